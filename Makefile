@@ -1,0 +1,83 @@
+# Two commands: `make run` serves the app on embedded defaults, `make test` runs every check
+# against real PostgreSQL, Redis and Chromium. See README.md.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VAR := var
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# What `make test` talks to; override to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/esanjeevani
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+
+DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext docker-compose
+
+.PHONY: help run test lint typecheck pytest services system-packages messages demo-history clean
+
+help:
+	@echo "make run   - set up and serve the app at http://$(HOST):$(PORT) (SQLite unless DATABASE_URL/REDIS_URL are set)"
+	@echo "make test  - set up and run ruff, mypy and the whole test suite on PostgreSQL, Redis and Chromium"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+
+# Reinstall whenever the declared dependencies or the pins change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+$(VAR)/secret_key:
+	@mkdir -p $(VAR)
+	@umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+messages: $(VENV)/.installed
+	@command -v msgfmt >/dev/null || $(MAKE) system-packages DEBIAN_TEST_PACKAGES=gettext
+	$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
+
+run: export SECRET_KEY_FILE ?= $(CURDIR)/$(VAR)/secret_key
+run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
+run: $(VENV)/.installed $(VAR)/secret_key messages
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py collectstatic --no-input -v 0
+	$(BIN)/python manage.py seed_demo
+	@echo "Serving http://$(HOST):$(PORT)  (Ctrl-C stops)"
+	exec $(BIN)/daphne -b $(HOST) -p $(PORT) --proxy-headers esanjeevani.asgi:application
+
+system-packages:
+	@missing=""; for p in $(DEBIAN_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+services:
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { \
+	  echo "Starting PostgreSQL"; pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	  for i in $$(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+	  echo "Starting Redis"; redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+	  for i in $$(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done; }
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy .
+
+pytest: export DATABASE_URL = $(TEST_DATABASE_URL)
+pytest: export REDIS_URL = $(TEST_REDIS_URL)
+pytest: $(VENV)/.installed system-packages messages services
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) $(VAR) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,184 @@
+"""Sign-in over the API: patients by mobile and one-time code, staff by password (+ TOTP).
+
+Successful sign-ins return a bearer token (``Authorization: Token <token>``) for API clients;
+the browser's pages use the session instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.models import AuthToken
+from knox.views import LogoutView as KnoxLogoutView
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import otp, services
+from accounts.mobile import normalise_indian_mobile
+from accounts.models import User
+from core.http import client_address
+from patients.selectors import account_holder_of
+
+
+class MobileSerializer(serializers.Serializer[Any]):
+    mobile = serializers.CharField(max_length=20, help_text="Indian mobile number")
+
+    def validate_mobile(self, value: str) -> str:
+        try:
+            return normalise_indian_mobile(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+
+class OtpVerifySerializer(serializers.Serializer[Any]):
+    challenge_id = serializers.UUIDField()
+    code = serializers.RegexField(r"^\s*\d{6}\s*$", max_length=10)
+
+
+class StaffLoginSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField(max_length=50)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    otp = serializers.CharField(max_length=10, required=False, allow_blank=True)
+
+
+class MeSerializer(serializers.Serializer[User]):
+    id = serializers.UUIDField(source="public_id")
+    role = serializers.CharField()
+    username = serializers.SerializerMethodField()
+    full_name = serializers.SerializerMethodField()
+    state = serializers.CharField(source="state.code", default=None)
+    preferred_language = serializers.CharField()
+    profile_complete = serializers.SerializerMethodField()
+    second_factor = serializers.SerializerMethodField()
+
+    def get_username(self, user: User) -> str:
+        return user.mobile if user.is_patient and user.mobile else user.username
+
+    def get_full_name(self, user: User) -> str:
+        if user.is_patient:
+            holder = account_holder_of(user)
+            return holder.name if holder else ""
+        return user.full_name
+
+    def get_profile_complete(self, user: User) -> bool:
+        return account_holder_of(user) is not None if user.is_patient else True
+
+    def get_second_factor(self, user: User) -> bool:
+        return services.confirmed_totp_device(user) is not None
+
+
+TokenResponse = inline_serializer(
+    "TokenResponse",
+    {
+        "token": serializers.CharField(),
+        "expiry": serializers.DateTimeField(),
+        "new_account": serializers.BooleanField(required=False),
+        "user": MeSerializer(),
+    },
+)
+
+
+def _token_response(request: Request, user: User, **extra: Any) -> Response:
+    instance, token = AuthToken.objects.create(user)
+    services.record_sign_in(request._request, user)
+    return Response(
+        {"token": token, "expiry": instance.expiry, **extra, "user": MeSerializer(user).data}
+    )
+
+
+class OtpRequestView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(
+        summary="Send a one-time sign-in code by SMS",
+        request=MobileSerializer,
+        responses={
+            202: inline_serializer(
+                "OtpChallenge",
+                {
+                    "challenge_id": serializers.UUIDField(),
+                    "expires_in": serializers.IntegerField(),
+                    "resend_after": serializers.IntegerField(),
+                },
+            )
+        },
+        description=(
+            "The answer is the same whether or not the number has an account. Limits: a "
+            "resend cool-down, a cap per number per hour and a cap per client per hour (429)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = MobileSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        challenge = otp.request_code(
+            mobile=serializer.validated_data["mobile"], client_address=client_address(request)
+        )
+        return Response(
+            {
+                "challenge_id": challenge.public_id,
+                "expires_in": settings.OTP_TTL_SECONDS,
+                "resend_after": settings.OTP_RESEND_COOLDOWN_SECONDS,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class OtpVerifyView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(
+        summary="Sign in (or sign up) with the code from the SMS",
+        request=OtpVerifySerializer,
+        responses={200: TokenResponse},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = OtpVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sign_in = otp.verify_code(
+            challenge_id=serializer.validated_data["challenge_id"],
+            code=serializer.validated_data["code"],
+            client_address=client_address(request),
+        )
+        return _token_response(request, sign_in.user, new_account=sign_in.new_account)
+
+
+class StaffLoginView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(
+        summary="Staff sign-in: username, password and, if enrolled, an authenticator code",
+        request=StaffLoginSerializer,
+        responses={200: TokenResponse},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = StaffLoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = services.check_staff_password(
+            request._request, username=data["username"], password=data["password"]
+        )
+        services.check_second_factor(request._request, user=user, token=data.get("otp"))
+        return _token_response(request, user)
+
+
+class LogoutView(KnoxLogoutView):  # type: ignore[misc]
+    @extend_schema(summary="Revoke the token used for this request", request=None, responses={204: None})
+    def post(self, request: Request, format: Any = None) -> Response:  # noqa: A002
+        super().post(request, format)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(summary="Who am I", responses={200: MeSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+

@@ -1,0 +1,142 @@
+"""Demo data for ``make run``: two OPD-ready doctors, a state and a national administrator and
+one patient family. Safe to run again: it updates what exists and creates what is missing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Role, User
+from core.models import District, Language, State
+from patients.models import Patient, Relationship, Sex
+from patients.identifiers import new_patient_number
+from providers.models import Doctor, Facility, MedicalCouncil, Speciality
+
+DEMO_MOBILE = "+919876543210"
+DEMO_PASSWORD = "sanjeevani-demo"  # noqa: S105 - printed for the local demo on purpose
+
+DOCTORS = [
+    {
+        "username": "dr.asha",
+        "full_name": "Dr Asha Verma",
+        "qualification": "MBBS, MD (General Medicine)",
+        "registration_number": "UPMC-45821",
+        "hpr_id": "asha.verma@hpr.abdm",
+        "specialities": ["general-medicine"],
+        "languages": ["hi", "en"],
+    },
+    {
+        "username": "dr.imran",
+        "full_name": "Dr Imran Qureshi",
+        "qualification": "MBBS, DCH (Paediatrics)",
+        "registration_number": "UPMC-51207",
+        "hpr_id": "imran.qureshi@hpr.abdm",
+        "specialities": ["paediatrics", "general-medicine"],
+        "languages": ["hi", "ur", "en"],
+    },
+]
+
+FAMILY = [
+    ("Sunita Devi", Relationship.SELF, Sex.FEMALE, date(1988, 3, 14), False),
+    ("Ramesh Kumar", Relationship.SPOUSE, Sex.MALE, date(1985, 11, 2), False),
+    ("Anjali Kumari", Relationship.CHILD, Sex.FEMALE, date(2016, 7, 21), False),
+    ("Kamla Devi", Relationship.PARENT_IN_LAW, Sex.FEMALE, date(1958, 1, 1), True),
+]
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo accounts and print how to sign in."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            up = State.objects.get(code="UP")
+            lucknow = District.objects.filter(state=up, name="Lucknow").first()
+            facility, _ = Facility.objects.update_or_create(
+                hfr_id="IN0910000162",
+                defaults={"name": "District Hospital, Lucknow (demo)", "state": up,
+                          "district": lucknow},
+            )
+            for spec in DOCTORS:
+                self._doctor(spec, up, facility)
+            self._staff("admin.up", "Uttar Pradesh State Administrator", Role.STATE_ADMIN, up)
+            self._staff("admin.national", "National Administrator", Role.NATIONAL_ADMIN, None)
+            self._family(up, lucknow)
+        self._print_logins()
+
+    def _staff(self, username: str, name: str, role: str, state: State | None) -> User:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User.objects.create_staff(
+                username, None, role=role, state=state, full_name=name
+            )
+        user.full_name = name
+        user.role = role
+        user.state = state
+        user.is_staff = role == Role.NATIONAL_ADMIN
+        user.is_superuser = role == Role.NATIONAL_ADMIN
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        return user
+
+    def _doctor(self, spec: dict[str, Any], state: State, facility: Facility) -> None:
+        user = self._staff(spec["username"], spec["full_name"], Role.DOCTOR, None)
+        doctor, _ = Doctor.objects.update_or_create(
+            user=user,
+            defaults={
+                "qualification": spec["qualification"],
+                "medical_council": MedicalCouncil.UP,
+                "registration_number": spec["registration_number"],
+                "hpr_id": spec["hpr_id"],
+                "home_state": state,
+                "facility": facility,
+            },
+        )
+        doctor.specialities.set(Speciality.objects.filter(code__in=spec["specialities"]))
+        doctor.languages.set(Language.objects.filter(code__in=spec["languages"]))
+
+    def _family(self, state: State, district: District | None) -> None:
+        account = User.objects.filter(mobile=DEMO_MOBILE).first()
+        if account is None:
+            account = User.objects.create_patient_account(DEMO_MOBILE)
+        hindi = Language.objects.get(code="hi")
+        for name, relationship, sex, born, estimated in FAMILY:
+            Patient.objects.update_or_create(
+                account=account,
+                name=name,
+                defaults={
+                    "relationship": relationship,
+                    "sex": sex,
+                    "date_of_birth": born,
+                    "dob_is_estimated": estimated,
+                    "state": state,
+                    "district": district,
+                    "preferred_language": hindi,
+                    "archived_at": None,
+                },
+                create_defaults={
+                    "patient_number": new_patient_number(),
+                    "relationship": relationship,
+                    "sex": sex,
+                    "date_of_birth": born,
+                    "dob_is_estimated": estimated,
+                    "state": state,
+                    "district": district,
+                    "preferred_language": hindi,
+                },
+            )
+
+    def _print_logins(self) -> None:
+        where = "SMS_FILE_PATH" if "File" in settings.SMS_BACKEND else "this console"
+        self.stdout.write(
+            "\nDemo sign-ins\n"
+            "  Patient family (4 members):  mobile 98765 43210 at /signin/ "
+            f"- the one-time code appears in {where}\n"
+            f"  Doctor, General Medicine:    dr.asha / {DEMO_PASSWORD}   at /staff/signin/\n"
+            f"  Doctor, Paediatrics:         dr.imran / {DEMO_PASSWORD}\n"
+            f"  State administrator (UP):    admin.up / {DEMO_PASSWORD}\n"
+            f"  National administrator:      admin.national / {DEMO_PASSWORD}  (also /admin/)\n"
+        )

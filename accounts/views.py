@@ -1,0 +1,241 @@
+"""Sign-in pages: patients by mobile and SMS code, staff by password and optional TOTP."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+
+from accounts import otp, services
+from accounts.forms import (
+    AuthenticatorCodeForm,
+    CodeForm,
+    MobileForm,
+    StaffPasswordForm,
+    add_service_error,
+)
+from accounts.mobile import display_mobile
+from accounts.models import User
+from core.errors import ServiceError
+from core.http import client_address
+from patients.selectors import account_holder_of
+from providers.selectors import doctors_for
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+PENDING_STAFF_SECONDS = 300
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _signed_in_user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _after_sign_in(request: HttpRequest, user: User) -> HttpResponseRedirect:
+    if user.is_patient:
+        if account_holder_of(user) is None:
+            return redirect("patients:welcome")
+        return redirect(_safe_next(request, reverse("patients:family")))
+    return redirect(_safe_next(request, reverse("accounts:staff-home")))
+
+
+@require_http_methods(["GET", "POST"])
+def patient_signin(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return _after_sign_in(request, _signed_in_user(request))
+    form = MobileForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        mobile = form.cleaned_data["mobile"]
+        try:
+            challenge = otp.request_code(mobile=mobile, client_address=client_address(request))
+        except ServiceError as error:
+            add_service_error(form, error)
+        else:
+            request.session["otp_challenge"] = str(challenge.public_id)
+            request.session["otp_mobile"] = mobile
+            request.session["otp_next"] = _safe_next(request, "")
+            return redirect("accounts:patient-code")
+    return render(request, "accounts/patient_signin.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def patient_code(request: HttpRequest) -> HttpResponse:
+    challenge_id = request.session.get("otp_challenge")
+    mobile = request.session.get("otp_mobile")
+    if not challenge_id or not mobile:
+        return redirect("accounts:patient-signin")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sign_in = otp.verify_code(
+                challenge_id=challenge_id,
+                code=form.cleaned_data["code"],
+                client_address=client_address(request),
+            )
+        except ServiceError as error:
+            add_service_error(form, error, field="code")
+            if "attempts_left" in error.extra:
+                messages.warning(
+                    request,
+                    _("%(count)d attempts left for this code.")
+                    % {"count": error.extra["attempts_left"]},
+                )
+        else:
+            next_url = request.session.get("otp_next") or ""
+            login(request, sign_in.user, backend=MODEL_BACKEND)  # rotates the session key
+            if next_url:
+                request.session["otp_next"] = next_url
+            return _after_sign_in(request, sign_in.user)
+    return render(
+        request,
+        "accounts/patient_code.html",
+        {"form": form, "mobile": display_mobile(mobile), "masked": f"••••••{mobile[-4:]}"},
+    )
+
+
+@require_POST
+def patient_resend(request: HttpRequest) -> HttpResponse:
+    mobile = request.session.get("otp_mobile")
+    if not mobile:
+        return redirect("accounts:patient-signin")
+    try:
+        challenge = otp.request_code(mobile=mobile, client_address=client_address(request))
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        request.session["otp_challenge"] = str(challenge.public_id)
+        messages.success(request, _("A new code is on its way."))
+    return redirect("accounts:patient-code")
+
+
+@require_http_methods(["GET", "POST"])
+def staff_signin(request: HttpRequest) -> HttpResponse:
+    form = StaffPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.check_staff_password(
+                request,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
+        except ServiceError as error:
+            add_service_error(form, error)
+        else:
+            if services.confirmed_totp_device(user) is None:
+                login(request, user, backend=MODEL_BACKEND)
+                return _after_sign_in(request, user)
+            request.session["staff_pending"] = {"user": str(user.public_id), "at": time.time()}
+            return redirect(
+                reverse("accounts:staff-code") + f"?next={_safe_next(request, '')}"
+                if _safe_next(request, "")
+                else reverse("accounts:staff-code")
+            )
+    return render(request, "accounts/staff_signin.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def staff_code(request: HttpRequest) -> HttpResponse:
+    pending: dict[str, Any] | None = request.session.get("staff_pending")
+    if not pending or time.time() - pending["at"] > PENDING_STAFF_SECONDS:
+        request.session.pop("staff_pending", None)
+        return redirect("accounts:staff-signin")
+    user = User.objects.filter(public_id=pending["user"], is_active=True).first()
+    if user is None:
+        return redirect("accounts:staff-signin")
+    form = AuthenticatorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.check_second_factor(request, user=user, token=form.cleaned_data["otp"])
+        except ServiceError as error:
+            add_service_error(form, error)
+        else:
+            request.session.pop("staff_pending", None)
+            login(request, user, backend=MODEL_BACKEND)
+            if device is not None:
+                otp_login(request, device)
+            return _after_sign_in(request, user)
+    return render(request, "accounts/staff_code.html", {"form": form})
+
+
+@require_POST
+def signout(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You have signed out."))
+    return redirect("home")
+
+
+@login_required(login_url="accounts:staff-signin")
+def staff_home(request: HttpRequest) -> HttpResponse:
+    user = _signed_in_user(request)
+    if user.is_patient:
+        return redirect("patients:family")
+    doctor = doctors_for(user).filter(user=user).first()
+    return render(
+        request,
+        "accounts/staff_home.html",
+        {"doctor": doctor, "second_factor": services.confirmed_totp_device(user) is not None},
+    )
+
+
+def _qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+@login_required(login_url="accounts:staff-signin")
+@require_http_methods(["GET", "POST"])
+def staff_security(request: HttpRequest) -> HttpResponse:
+    """Set up, or remove, an authenticator app as a second sign-in factor."""
+    user = _signed_in_user(request)
+    if user.is_patient:
+        return redirect("patients:family")
+    form = AuthenticatorCodeForm(request.POST or None)
+    action = request.POST.get("action")
+    if request.method == "POST":
+        if action == "start":
+            services.start_totp_enrolment(user)
+            return redirect("accounts:staff-security")
+        if form.is_valid():
+            try:
+                if action == "confirm":
+                    device = services.confirm_totp_enrolment(user, token=form.cleaned_data["otp"])
+                    otp_login(request, device)
+                    messages.success(request, _("Your authenticator app is now required to sign in."))
+                elif action == "remove":
+                    services.remove_totp(user, token=form.cleaned_data["otp"])
+                    messages.success(request, _("The authenticator app was removed."))
+                return redirect("accounts:staff-security")
+            except ServiceError as error:
+                add_service_error(form, error)
+    confirmed = services.confirmed_totp_device(user)
+    pending = None if confirmed else user.totpdevice_set.filter(confirmed=False).first()
+    context: dict[str, Any] = {"form": form, "confirmed": confirmed, "pending": pending}
+    if pending is not None:
+        context["qr_svg"] = _qr_svg(pending.config_url)
+        context["secret"] = base64.b32encode(pending.bin_key).decode()
+    return render(request, "accounts/staff_security.html", context)

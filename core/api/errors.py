@@ -1,0 +1,107 @@
+"""The API's one error envelope.
+
+Every error response has the shape::
+
+    {"error": {"code": "invalid", "message": "…", "fields": {"mobile": ["…"]}}}
+
+``code`` is stable and machine-readable, ``message`` is for people (translated), ``fields`` is
+present when particular inputs were refused. Throttled responses add ``retry_after`` (seconds)
+and a ``Retry-After`` header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.fields import get_error_detail
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.errors import ServiceError
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+def envelope(
+    code: str, message: str, fields: Mapping[str, list[str]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = dict(fields)
+    body.update(extra)
+    return {"error": body}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error details into ``{"field.sub": ["message", …]}``."""
+    if isinstance(detail, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(detail, list):
+        if all(not isinstance(item, Mapping | list) for item in detail):
+            return {prefix or "non_field_errors": [str(item) for item in detail]}
+        flat = {}
+        for index, item in enumerate(detail):
+            if item:
+                flat.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+        return flat
+    return {prefix or "non_field_errors": [str(detail)]}
+
+
+def _as_api_exception(exc: Exception) -> Exception:
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge(_("The request is too large."))
+    if isinstance(exc, SuspiciousOperation):
+        return exceptions.ParseError(_("The request could not be read."))
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(_("Not found."))
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(get_error_detail(exc))
+    return exc
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        response = Response(
+            envelope(exc.code, exc.message, exc.fields or None, **exc.extra), status=exc.status
+        )
+        if "retry_after" in exc.extra:
+            response["Retry-After"] = str(exc.extra["retry_after"])
+        return response
+
+    exc = _as_api_exception(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response  # an unexpected error: Django's 500 handler answers in the envelope
+
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = envelope(
+            "invalid", _("Some of the information is not valid."), _flatten(exc.detail)
+        )
+        return response
+
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else exc.default_code
+    extra: dict[str, Any] = {}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        extra["retry_after"] = int(exc.wait)
+    response.data = envelope(str(code), str(exc.detail), **extra)
+    return response
+
+
+def json_error(request: HttpRequest, status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(envelope(code, message), status=status_code)

@@ -1,0 +1,14 @@
+"""Settings for the test suite: real PostgreSQL and Redis on this machine unless told otherwise."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/esanjeevani")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-checks")
+os.environ.setdefault("SMS_BACKEND", "notifications.sms.InMemorySmsBackend")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+os.environ.setdefault("CACHE_KEY_PREFIX", "esj-test")
+
+from esanjeevani.settings import *  # noqa: E402, F403

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from core import views as core_views
+
+admin.site.site_header = "eSanjeevani administration"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("", include("accounts.urls")),
+    path("", include("patients.urls")),
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
+    path("api/", include(("esanjeevani.api_urls", "api"))),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

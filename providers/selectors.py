@@ -1,0 +1,38 @@
+"""Who may see which doctors and facilities."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import Role, User
+from providers.models import Doctor, Facility
+
+
+def doctors_for(user: User) -> QuerySet[Doctor]:
+    """National administrators see every doctor, a state administrator those of their state,
+    a doctor only themselves, patients none."""
+    doctors = Doctor.objects.select_related("user", "home_state", "facility").prefetch_related(
+        "specialities", "languages"
+    )
+    if not user.is_authenticated:
+        return doctors.none()
+    if user.role == Role.NATIONAL_ADMIN:
+        return doctors
+    if user.role == Role.STATE_ADMIN:
+        return doctors.filter(home_state_id=user.state_id)
+    if user.role == Role.DOCTOR:
+        return doctors.filter(user=user)
+    return doctors.none()
+
+
+def facilities_for(user: User) -> QuerySet[Facility]:
+    facilities = Facility.objects.select_related("state", "district")
+    if not user.is_authenticated:
+        return facilities.none()
+    if user.role == Role.NATIONAL_ADMIN:
+        return facilities
+    if user.role == Role.STATE_ADMIN:
+        return facilities.filter(state_id=user.state_id)
+    if user.role == Role.DOCTOR:
+        return facilities.filter(doctors__user=user)
+    return facilities.none()
