@@ -8,7 +8,7 @@ from accounts.models import User
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[User]):
     ordering = ["username"]
     list_display = ["username", "full_name", "role", "state", "is_active", "is_staff"]
     list_filter = ["role", "state", "is_active", "is_staff"]

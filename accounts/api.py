@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts import otp, services
 from accounts.mobile import normalise_indian_mobile
 from accounts.models import User
+from accounts.permissions import signed_in_user
 from core.http import client_address
 from patients.selectors import account_holder_of
 
@@ -171,7 +172,9 @@ class StaffLoginView(APIView):
 
 
 class LogoutView(KnoxLogoutView):  # type: ignore[misc]
-    @extend_schema(summary="Revoke the token used for this request", request=None, responses={204: None})
+    @extend_schema(
+        summary="Revoke the token used for this request", request=None, responses={204: None}
+    )
     def post(self, request: Request, format: Any = None) -> Response:  # noqa: A002
         super().post(request, format)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -180,5 +183,4 @@ class LogoutView(KnoxLogoutView):  # type: ignore[misc]
 class MeView(APIView):
     @extend_schema(summary="Who am I", responses={200: MeSerializer})
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(request.user).data)
-
+        return Response(MeSerializer(signed_in_user(request)).data)

@@ -25,7 +25,10 @@ STAFF_ROLES = (Role.DOCTOR, Role.STATE_ADMIN, Role.NATIONAL_ADMIN)
 
 staff_username_validator = RegexValidator(
     r"^[a-z][a-z0-9_.-]{2,49}$",
-    _("Use 3–50 lower-case letters, digits, dots, dashes or underscores, starting with a letter."),
+    _(
+        "Use 3 to 50 lower-case letters, digits, dots, dashes or underscores, "
+        "starting with a letter."
+    ),
 )
 
 
@@ -70,20 +73,30 @@ class User(PublicIdModel, AbstractBaseUser, PermissionsMixin):
 
     username = models.CharField(_("username"), max_length=50, unique=True)
     mobile = models.CharField(
-        _("mobile number"), max_length=16, unique=True, null=True, blank=True,
+        _("mobile number"),
+        max_length=16,
+        unique=True,
+        null=True,
+        blank=True,
         help_text=_("E.164, e.g. +919876543210. Patients sign in with it."),
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     full_name = models.CharField(_("full name"), max_length=120, blank=True)
     email = models.EmailField(_("e-mail address"), blank=True)
     state = models.ForeignKey(
-        State, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("state"), help_text=_("The state a state administrator administers."),
+        State,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("state"),
+        help_text=_("The state a state administrator administers."),
     )
     preferred_language = models.CharField(_("preferred language"), max_length=8, default="en")
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(
-        _("admin site access"), default=False,
+        _("admin site access"),
+        default=False,
         help_text=_("May sign in to the administration site."),
     )
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -146,7 +159,8 @@ class OtpChallenge(PublicIdModel):
     attempts = models.PositiveSmallIntegerField(default=0)
     verified_at = models.DateTimeField(null=True, blank=True)
     client_key = models.CharField(
-        max_length=64, blank=True,
+        max_length=64,
+        blank=True,
         help_text="Keyed hash of the client address, for throttling without storing it.",
     )
 

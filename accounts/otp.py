@@ -91,9 +91,9 @@ def request_code(*, mobile: str, client_address: str) -> OtpChallenge:
     challenge_id = uuid.uuid4()
     with transaction.atomic():
         # Only the newest code works: earlier unused codes for this number expire now.
-        OtpChallenge.objects.filter(
-            mobile=mobile, verified_at=None, expires_at__gt=now
-        ).update(expires_at=now)
+        OtpChallenge.objects.filter(mobile=mobile, verified_at=None, expires_at__gt=now).update(
+            expires_at=now
+        )
         challenge = OtpChallenge.objects.create(
             public_id=challenge_id,
             mobile=mobile,

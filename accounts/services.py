@@ -13,7 +13,6 @@ from accounts.models import STAFF_ROLES, User
 from core.errors import Invalid, TooManyRequests
 
 
-
 def lockout_seconds() -> int:
     return int(float(settings.AXES_COOLOFF_TIME) * 3600)
 
@@ -37,9 +36,7 @@ def check_staff_password(request: HttpRequest, *, username: str, password: str) 
             locked_out_message(), retry_after=lockout_seconds(), code="locked_out"
         )
     if not isinstance(user, User) or user.role not in STAFF_ROLES:
-        raise Invalid(
-            _("The username or password is not right."), code="invalid_credentials"
-        )
+        raise Invalid(_("The username or password is not right."), code="invalid_credentials")
     return user
 
 

@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import otp, services
 from accounts.forms import (
@@ -168,7 +169,9 @@ def staff_code(request: HttpRequest) -> HttpResponse:
     form = AuthenticatorCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            device = services.check_second_factor(request, user=user, token=form.cleaned_data["otp"])
+            device = services.check_second_factor(
+                request, user=user, token=form.cleaned_data["otp"]
+            )
         except ServiceError as error:
             add_service_error(form, error)
         else:
@@ -225,7 +228,9 @@ def staff_security(request: HttpRequest) -> HttpResponse:
                 if action == "confirm":
                     device = services.confirm_totp_enrolment(user, token=form.cleaned_data["otp"])
                     otp_login(request, device)
-                    messages.success(request, _("Your authenticator app is now required to sign in."))
+                    messages.success(
+                        request, _("Your authenticator app is now required to sign in.")
+                    )
                 elif action == "remove":
                     services.remove_totp(user, token=form.cleaned_data["otp"])
                     messages.success(request, _("The authenticator app was removed."))
@@ -233,7 +238,7 @@ def staff_security(request: HttpRequest) -> HttpResponse:
             except ServiceError as error:
                 add_service_error(form, error)
     confirmed = services.confirmed_totp_device(user)
-    pending = None if confirmed else user.totpdevice_set.filter(confirmed=False).first()
+    pending = None if confirmed else TOTPDevice.objects.filter(user=user, confirmed=False).first()
     context: dict[str, Any] = {"form": form, "confirmed": confirmed, "pending": pending}
     if pending is not None:
         context["qr_svg"] = _qr_svg(pending.config_url)

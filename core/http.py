@@ -11,5 +11,5 @@ def client_address(request: HttpRequest) -> str:
     if proxies and forwarded:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
-            return hops[-min(proxies, len(hops))]
+            return str(hops[-min(proxies, len(hops))])
     return str(request.META.get("REMOTE_ADDR") or "unknown")

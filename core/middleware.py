@@ -39,6 +39,4 @@ class ServiceErrorPageMiddleware:
         if not isinstance(exception, ServiceError) or request.path.startswith("/api/"):
             return None
         template = "errors/404.html" if exception.status == 404 else "errors/refused.html"
-        return render(
-            request, template, {"message": exception.message}, status=exception.status
-        )
+        return render(request, template, {"message": exception.message}, status=exception.status)

@@ -64,10 +64,7 @@ def _upsert(model: Any, key: str, rows: list[dict[str, Any]]) -> ImportResult:
 
 
 def load_states(state_model: Any, path: Path = DATA_DIR / "states.csv") -> ImportResult:
-    rows = [
-        {**row, "lgd_code": int(row["lgd_code"])}
-        for row in read_rows(path, STATE_COLUMNS)
-    ]
+    rows = [{**row, "lgd_code": int(row["lgd_code"])} for row in read_rows(path, STATE_COLUMNS)]
     return _upsert(state_model, "lgd_code", rows)
 
 
@@ -75,9 +72,7 @@ def load_languages(language_model: Any, path: Path = DATA_DIR / "languages.csv")
     return _upsert(language_model, "code", read_rows(path, LANGUAGE_COLUMNS))
 
 
-def clean_district_rows(
-    state_model: Any, raw_rows: list[dict[str, str]]
-) -> list[dict[str, Any]]:
+def clean_district_rows(state_model: Any, raw_rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     """Check every row before anything is written; report all problems at once."""
     states = {state.code: state for state in state_model.objects.all()}
     problems: list[str] = []

@@ -13,7 +13,6 @@ from providers import api as providers_api
 
 router = SimpleRouter()
 router.register("family/members", patients_api.FamilyMemberViewSet, basename="family-member")
-router.lookup_value_regex = "[0-9a-f-]{36}"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

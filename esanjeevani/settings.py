@@ -252,7 +252,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 DISPLAY_TIME_ZONE = "Asia/Kolkata"
 
-# --- Static files ----------------------------------------------------------------------------------
+# --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -274,9 +274,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first, so an unauthenticated call gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -309,7 +310,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "eSanjeevani teleconsultation API",
     "DESCRIPTION": (
         "Patient sign-in by mobile and one-time code, family profiles, staff sign-in and "
-        "reference data. Every error has the shape {\"error\": {\"code\", \"message\", \"fields\"}}."
+        'reference data. Every error has the shape {"error": {"code", "message", "fields"}}.'
     ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -11,4 +11,4 @@ os.environ.setdefault("SMS_BACKEND", "notifications.sms.InMemorySmsBackend")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("CACHE_KEY_PREFIX", "esj-test")
 
-from esanjeevani.settings import *  # noqa: E402, F403
+from esanjeevani.settings import *  # noqa: F403

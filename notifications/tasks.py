@@ -29,4 +29,3 @@ def send_sms(to: str, body: str, reference: str) -> None:
         logger.warning("SMS %s not delivered: %s", reference, exc)
         if exc.temporary:
             raise TemporarySmsFailure(str(exc)) from exc
-

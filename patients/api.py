@@ -8,23 +8,15 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from accounts.permissions import IsPatientAccount, signed_in_user
 from core.clock import india_today
 from core.models import District, Language, State
 from patients import identifiers, services, validators
 from patients.models import Patient, Relationship, Sex
 from patients.selectors import family_for, family_member_for
-
-
-class IsPatientAccount(BasePermission):
-    message = _("Only patient accounts have a family.")
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user.is_authenticated and request.user.is_patient)
 
 
 class WarningSerializer(serializers.Serializer[dict[str, str]]):
@@ -41,7 +33,10 @@ class FamilyMemberSerializer(serializers.Serializer[Patient]):
     sex = serializers.ChoiceField(choices=Sex.choices)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     age_years = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=validators.MAX_AGE_YEARS,
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=validators.MAX_AGE_YEARS,
         help_text=_("Give this instead of the date of birth when the date is not known."),
     )
     dob_is_estimated = serializers.BooleanField(read_only=True)
@@ -61,13 +56,13 @@ class FamilyMemberSerializer(serializers.Serializer[Patient]):
     warnings = serializers.SerializerMethodField()
 
     def validate_name(self, value: str) -> str:
-        return _validated(validators.clean_person_name, value)
+        return str(_validated(validators.clean_person_name, value))
 
-    def validate_abha_number(self, value: str | None) -> str | None:
-        return _validated(identifiers.normalise_abha_number, value) if value else None
+    def validate_abha_number(self, value: str | None) -> str:
+        return str(_validated(identifiers.normalise_abha_number, value)) if value else ""
 
-    def validate_abha_address(self, value: str | None) -> str | None:
-        return _validated(identifiers.normalise_abha_address, value) if value else None
+    def validate_abha_address(self, value: str | None) -> str:
+        return str(_validated(identifiers.normalise_abha_address, value)) if value else ""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         today = india_today()
@@ -143,13 +138,14 @@ class FamilyMemberViewSet(viewsets.GenericViewSet[Patient]):
     permission_classes = [IsPatientAccount]
     lookup_field = "public_id"
     lookup_url_kwarg = "member_id"
+    lookup_value_regex = "[0-9a-f-]{36}"
     http_method_names = ["get", "post", "patch", "delete"]
 
     def get_queryset(self) -> Any:
-        return family_for(self.request.user)
+        return family_for(signed_in_user(self.request))
 
     def get_object(self) -> Patient:
-        return family_member_for(self.request.user, self.kwargs["member_id"])
+        return family_member_for(signed_in_user(self.request), self.kwargs["member_id"])
 
     def list(self, request: Request) -> Response:
         return Response(self.get_serializer(self.get_queryset(), many=True).data)
@@ -160,7 +156,9 @@ class FamilyMemberViewSet(viewsets.GenericViewSet[Patient]):
     def create(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        member = services.add_family_member(account=request.user, data=serializer.validated_data)
+        member = services.add_family_member(
+            account=signed_in_user(request), data=serializer.validated_data
+        )
         return Response(self.get_serializer(member).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, member_id: str) -> Response:

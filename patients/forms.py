@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -64,11 +64,12 @@ class FamilyMemberForm(forms.Form):
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = _initial(instance)
         super().__init__(*args, **kwargs)
-        self.fields["state"].choices = [("", _("Choose the state")), *[
-            (s.code, s.display_name) for s in State.objects.order_by("name")
-        ]]
-        self.fields["district"].choices = _district_choices()
-        self.fields["preferred_language"].choices = [
+        cast(forms.ChoiceField, self.fields["state"]).choices = [
+            ("", _("Choose the state")),
+            *[(s.code, s.display_name) for s in State.objects.order_by("name")],
+        ]
+        cast(forms.ChoiceField, self.fields["district"]).choices = _district_choices()
+        cast(forms.ChoiceField, self.fields["preferred_language"]).choices = [
             (lang.code, f"{lang.native_name} ({lang.name})")
             for lang in Language.objects.order_by("name")
         ]
@@ -82,12 +83,17 @@ class FamilyMemberForm(forms.Form):
         data = {name: value for name, value in cleaned.items() if value not in (None, "")}
         if self.holder:
             data["relationship"] = Relationship.SELF
-        for optional in ("district", "abha_number", "abha_address"):
-            data.setdefault(optional, None)
-        if self.instance is not None and not data.get("date_of_birth") and not data.get(
-            "age_years"
+        data.setdefault("district", None)
+        data.setdefault("abha_number", "")
+        data.setdefault("abha_address", "")
+        if (
+            self.instance is not None
+            and not data.get("date_of_birth")
+            and not data.get("age_years")
         ):
-            self.add_error("date_of_birth", _("Enter the date of birth, or the age if it is not known."))
+            self.add_error(
+                "date_of_birth", _("Enter the date of birth, or the age if it is not known.")
+            )
             return cleaned
         serializer = FamilyMemberSerializer(instance=self.instance, data=data)
         if serializer.is_valid():

@@ -42,7 +42,7 @@ def normalise_abha_address(raw: str) -> str:
     if not ABHA_ADDRESS_RE.fullmatch(address) or not 3 <= len(name) <= 32:
         raise ValidationError(
             _(
-                "An ABHA address looks like name@abdm: 3–32 letters or digits with at most one "
+                "An ABHA address looks like name@abdm: 3 to 32 letters or digits with at most one "
                 "dot, not starting with a digit or a dot."
             ),
             code="invalid_abha_address",

@@ -44,9 +44,7 @@ class Patient(PublicIdModel):
     name = models.CharField(_("name"), max_length=100)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
-    dob_is_estimated = models.BooleanField(
-        _("date of birth estimated from age"), default=False
-    )
+    dob_is_estimated = models.BooleanField(_("date of birth estimated from age"), default=False)
     state = models.ForeignKey(State, on_delete=models.PROTECT, verbose_name=_("state"))
     district = models.ForeignKey(
         District, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("district")
@@ -55,8 +53,8 @@ class Patient(PublicIdModel):
         Language, on_delete=models.PROTECT, verbose_name=_("preferred language")
     )
     # Not unique across accounts: an elderly parent may be registered by two children.
-    abha_number = models.CharField(_("ABHA number"), max_length=14, null=True, blank=True)
-    abha_address = models.CharField(_("ABHA address"), max_length=64, null=True, blank=True)
+    abha_number = models.CharField(_("ABHA number"), max_length=14, blank=True, default="")
+    abha_address = models.CharField(_("ABHA address"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)

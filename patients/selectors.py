@@ -31,4 +31,3 @@ def family_member_for(user: User, public_id: uuid.UUID | str) -> Patient:
 
 def account_holder_of(user: User) -> Patient | None:
     return family_for(user).filter(relationship="self").first()
-

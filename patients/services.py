@@ -27,9 +27,10 @@ def add_family_member(*, account: User, data: dict[str, Any]) -> Patient:
                 % {"count": settings.FAMILY_MAX_MEMBERS},
                 code="family_full",
             )
-        if data["relationship"] == Relationship.SELF and members.filter(
-            relationship=Relationship.SELF
-        ).exists():
+        if (
+            data["relationship"] == Relationship.SELF
+            and members.filter(relationship=Relationship.SELF).exists()
+        ):
             raise Conflict(
                 _("This family already has an account holder."),
                 code="account_holder_exists",
@@ -87,4 +88,6 @@ def _check_abha_unique_in_family(
     if data.get("abha_address") and others.filter(abha_address=data["abha_address"]).exists():
         fields["abha_address"] = [_("Another member of your family has this ABHA address.")]
     if fields:
-        raise Conflict(_("Each family member needs their own ABHA."), code="abha_taken", fields=fields)
+        raise Conflict(
+            _("Each family member needs their own ABHA."), code="abha_taken", fields=fields
+        )

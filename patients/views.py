@@ -127,5 +127,7 @@ def remove_member(request: HttpRequest, member_id: str) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("%(name)s was removed from your family.") % {"name": member.name})
+        messages.success(
+            request, _("%(name)s was removed from your family.") % {"name": member.name}
+        )
     return redirect("patients:family")

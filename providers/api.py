@@ -8,29 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
-from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
-from rest_framework.views import APIView
 
+from accounts.permissions import IsAdministrator, IsStaff, signed_in_user
 from core.errors import NotFound
-from providers.models import Doctor, Facility
+from core.models import Language
+from providers.models import Doctor, Facility, Speciality
 from providers.selectors import doctors_for, facilities_for
-
-
-class IsStaff(BasePermission):
-    message = _("Only doctors and administrators can do this.")
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and not user.is_patient)
-
-
-class IsAdministrator(BasePermission):
-    message = _("Only administrators can do this.")
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and user.is_administrator)
 
 
 class FacilitySerializer(serializers.ModelSerializer[Facility]):
@@ -46,16 +29,28 @@ class FacilitySerializer(serializers.ModelSerializer[Facility]):
 class DoctorSerializer(serializers.ModelSerializer[Doctor]):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField(source="user.full_name")
-    specialities = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    languages = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    specialities: serializers.SlugRelatedField[Speciality] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    languages: serializers.SlugRelatedField[Language] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
     home_state = serializers.CharField(source="home_state.code")
     facility = FacilitySerializer()
 
     class Meta:
         model = Doctor
         fields = [
-            "id", "name", "qualification", "medical_council", "registration_number", "hpr_id",
-            "specialities", "languages", "home_state", "facility",
+            "id",
+            "name",
+            "qualification",
+            "medical_council",
+            "registration_number",
+            "hpr_id",
+            "specialities",
+            "languages",
+            "home_state",
+            "facility",
         ]
 
 
@@ -65,7 +60,7 @@ class DoctorList(ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAdministrator]
 
     def get_queryset(self) -> Any:
-        return doctors_for(self.request.user)  # type: ignore[arg-type]
+        return doctors_for(signed_in_user(self.request))
 
 
 @extend_schema(summary="The signed-in doctor's own profile")
@@ -74,8 +69,8 @@ class MyDoctorProfile(RetrieveAPIView):  # type: ignore[type-arg]
     permission_classes = [IsStaff]
 
     def get_object(self) -> Doctor:
-        user = self.request.user
-        doctor = doctors_for(user).filter(user=user).first()  # type: ignore[arg-type]
+        user = signed_in_user(self.request)
+        doctor = doctors_for(user).filter(user=user).first()
         if doctor is None:
             raise NotFound(_("This account has no doctor profile."))
         return doctor
@@ -87,4 +82,4 @@ class FacilityList(ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsAdministrator]
 
     def get_queryset(self) -> Any:
-        return facilities_for(self.request.user)  # type: ignore[arg-type]
+        return facilities_for(signed_in_user(self.request))

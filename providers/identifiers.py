@@ -30,6 +30,14 @@ def normalise_hpr_id(raw: str) -> str:
     )
 
 
+def validate_hpr_id(value: str) -> None:
+    normalise_hpr_id(value)
+
+
+def validate_hfr_id(value: str) -> None:
+    normalise_hfr_id(value)
+
+
 def normalise_hfr_id(raw: str) -> str:
     value = (raw or "").strip().upper()
     if not HFR_ID_RE.fullmatch(value):

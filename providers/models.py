@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.models import District, Language, LocalisedNameMixin, PublicIdModel, State
-from providers.identifiers import normalise_hfr_id, normalise_hpr_id
+from providers.identifiers import validate_hfr_id, validate_hpr_id
 
 
 class MedicalCouncil(models.TextChoices):
@@ -60,9 +60,7 @@ class Facility(PublicIdModel):
     district = models.ForeignKey(
         District, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("district")
     )
-    hfr_id = models.CharField(
-        _("HFR ID"), max_length=12, unique=True, validators=[normalise_hfr_id]
-    )
+    hfr_id = models.CharField(_("HFR ID"), max_length=12, unique=True, validators=[validate_hfr_id])
 
     class Meta:
         ordering = ["name"]
@@ -84,12 +82,19 @@ class Doctor(PublicIdModel):
         _("medical council"), max_length=5, choices=MedicalCouncil.choices
     )
     registration_number = models.CharField(
-        _("registration number"), max_length=30,
-        help_text=_("Printed on every prescription, as the Telemedicine Practice Guidelines require."),
+        _("registration number"),
+        max_length=30,
+        help_text=_(
+            "Printed on every prescription, as the Telemedicine Practice Guidelines require."
+        ),
     )
     hpr_id = models.CharField(
-        _("HPR ID"), max_length=64, unique=True, null=True, blank=True,
-        validators=[normalise_hpr_id],
+        _("HPR ID"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_hpr_id],
     )
     specialities = models.ManyToManyField(
         Speciality, related_name="doctors", verbose_name=_("specialities")

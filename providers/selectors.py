@@ -18,7 +18,7 @@ def doctors_for(user: User) -> QuerySet[Doctor]:
         return doctors.none()
     if user.role == Role.NATIONAL_ADMIN:
         return doctors
-    if user.role == Role.STATE_ADMIN:
+    if user.role == Role.STATE_ADMIN and user.state_id is not None:
         return doctors.filter(home_state_id=user.state_id)
     if user.role == Role.DOCTOR:
         return doctors.filter(user=user)
@@ -31,7 +31,7 @@ def facilities_for(user: User) -> QuerySet[Facility]:
         return facilities.none()
     if user.role == Role.NATIONAL_ADMIN:
         return facilities
-    if user.role == Role.STATE_ADMIN:
+    if user.role == Role.STATE_ADMIN and user.state_id is not None:
         return facilities.filter(state_id=user.state_id)
     if user.role == Role.DOCTOR:
         return facilities.filter(doctors__user=user)

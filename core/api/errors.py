@@ -76,17 +76,18 @@ def _as_api_exception(exc: Exception) -> Exception:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
-        response = Response(
+        refused = Response(
             envelope(exc.code, exc.message, exc.fields or None, **exc.extra), status=exc.status
         )
         if "retry_after" in exc.extra:
-            response["Retry-After"] = str(exc.extra["retry_after"])
-        return response
+            refused["Retry-After"] = str(exc.extra["retry_after"])
+        return refused
 
     exc = _as_api_exception(exc)
-    response = drf_exception_handler(exc, context)
-    if response is None or not isinstance(exc, exceptions.APIException):
-        return response  # an unexpected error: Django's 500 handler answers in the envelope
+    handled = drf_exception_handler(exc, context)
+    if handled is None or not isinstance(exc, exceptions.APIException):
+        return handled  # an unexpected error: Django's 500 handler answers in the envelope
+    response = handled
 
     if isinstance(exc, exceptions.ValidationError):
         response.data = envelope(
@@ -97,8 +98,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     codes = exc.get_codes()
     code = codes if isinstance(codes, str) else exc.default_code
     extra: dict[str, Any] = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        extra["retry_after"] = int(exc.wait)
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        extra["retry_after"] = int(wait)
     response.data = envelope(str(code), str(exc.detail), **extra)
     return response
 

@@ -12,8 +12,8 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from core.models import District, Language, State
-from patients.models import Patient, Relationship, Sex
 from patients.identifiers import new_patient_number
+from patients.models import Patient, Relationship, Sex
 from providers.models import Doctor, Facility, MedicalCouncil, Speciality
 
 DEMO_MOBILE = "+919876543210"
@@ -57,8 +57,11 @@ class Command(BaseCommand):
             lucknow = District.objects.filter(state=up, name="Lucknow").first()
             facility, _ = Facility.objects.update_or_create(
                 hfr_id="IN0910000162",
-                defaults={"name": "District Hospital, Lucknow (demo)", "state": up,
-                          "district": lucknow},
+                defaults={
+                    "name": "District Hospital, Lucknow (demo)",
+                    "state": up,
+                    "district": lucknow,
+                },
             )
             for spec in DOCTORS:
                 self._doctor(spec, up, facility)
@@ -70,9 +73,7 @@ class Command(BaseCommand):
     def _staff(self, username: str, name: str, role: str, state: State | None) -> User:
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = User.objects.create_staff(
-                username, None, role=role, state=state, full_name=name
-            )
+            user = User.objects.create_staff(username, None, role=role, state=state, full_name=name)
         user.full_name = name
         user.role = role
         user.state = state

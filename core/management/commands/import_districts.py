@@ -33,9 +33,7 @@ class Command(BaseCommand):
                 if dry_run:
                     transaction.set_rollback(True)
         except ReferenceDataError as exc:
-            raise CommandError(
-                "Nothing was imported:\n  " + "\n  ".join(exc.problems)
-            ) from exc
+            raise CommandError("Nothing was imported:\n  " + "\n  ".join(exc.problems)) from exc
         prefix = "Dry run: would have " if dry_run else ""
         self.stdout.write(
             f"{prefix}created {result.created}, updated {result.updated}, "
