@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -48,8 +49,6 @@ def verify(api: APIClient, challenge_id: str, code: str, address: str = "10.0.0.
 
 def later(monkeypatch: pytest.MonkeyPatch, **delta: float) -> None:
     """Move the clock forward; the cache-held cool-down is cleared like its TTL would."""
-    from django.core.cache import cache
-
     moved = timezone.now() + timedelta(**delta)
     monkeypatch.setattr(timezone, "now", lambda: moved)
     cache.delete(f"otp-send:{E164}")
@@ -133,8 +132,6 @@ def test_it_accepts_the_usual_ways_of_writing_a_mobile(
     api, sms_outbox, django_capture_on_commit_callbacks
 ):
     for address, written in enumerate(["+91 98765 12340", "098765-12340", "9876512340"]):
-        from django.core.cache import cache
-
         cache.delete(f"otp-send:{E164}")
         OtpChallenge.objects.all().delete()
         status, _ = request_code(

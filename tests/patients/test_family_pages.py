@@ -1,0 +1,139 @@
+"""The family pages, through Django's test client (the browser tests live in tests/e2e)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from patients.models import Patient
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def profile(**overrides):
+    data = {
+        "name": "Sunita Devi",
+        "sex": "F",
+        "date_of_birth": "1988-03-14",
+        "age_years": "",
+        "state": "UP",
+        "district": "162",
+        "preferred_language": "hi",
+        "abha_number": "",
+        "abha_address": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def sign_in_by_page(client: Client, sms_outbox, capture, mobile="9812345678") -> None:
+    with capture(execute=True):
+        response = client.post("/signin/", {"mobile": mobile})
+    assert response["Location"] == "/signin/code/"
+    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].body).group(1)
+    response = client.post("/signin/code/", {"code": code})
+    assert response.status_code == 302
+    return response
+
+
+def test_a_new_patient_signs_in_then_describes_themself(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
+    response = sign_in_by_page(client, sms_outbox, django_capture_on_commit_callbacks)
+    assert response["Location"] == "/welcome/"
+    response = client.post("/welcome/", profile())
+    assert response["Location"] == "/family/"
+    holder = Patient.objects.get(account__mobile="+919812345678")
+    assert holder.is_account_holder
+    page = client.get("/family/").content.decode()
+    assert "Sunita Devi" in page
+    assert holder.display_patient_number in page
+
+
+def test_a_returning_patient_goes_straight_to_the_family(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
+    PatientFactory(account__mobile="+919812345678", account__username="+919812345678")
+    response = sign_in_by_page(client, sms_outbox, django_capture_on_commit_callbacks)
+    assert response["Location"] == "/family/"
+
+
+def test_the_code_page_explains_a_wrong_code(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/signin/", {"mobile": "9812345678"})
+    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].body).group(1)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    page = client.post("/signin/code/", {"code": wrong}).content.decode()
+    assert "That code is not right" in page
+    assert "4 attempts left" in page
+    assert not User.objects.filter(mobile="+919812345678").exists()
+
+
+def test_the_sign_in_page_explains_a_bad_number(client, sms_outbox):
+    page = client.post("/signin/", {"mobile": "12345"}).content.decode()
+    assert "valid 10-digit Indian mobile number" in page
+    assert 'aria-invalid="true"' in page
+    assert sms_outbox == []
+
+
+def test_the_welcome_form_shows_field_errors_and_saves_nothing(client):
+    client.force_login(_fresh_account())
+    page = client.post("/welcome/", profile(date_of_birth="2099-01-01", district="")).content
+    text = page.decode()
+    assert "cannot be in the future" in text
+    assert not Patient.objects.filter(name="Sunita Devi").exists()
+
+
+def _fresh_account() -> User:
+    return User.objects.create_patient_account("+919700000001")
+
+
+def test_adding_and_removing_a_member_by_page(client, family):
+    client.force_login(family.account)
+    response = client.post(
+        "/family/add/",
+        profile(
+            name="Ravi Kumar", relationship="spouse", sex="M", date_of_birth="", age_years="41"
+        ),
+    )
+    assert response["Location"] == "/family/"
+    ravi = Patient.objects.get(name="Ravi Kumar")
+    assert ravi.dob_is_estimated
+    assert ravi.age_years == 41
+    client.post(f"/family/{ravi.public_id}/remove/")
+    ravi.refresh_from_db()
+    assert ravi.archived_at is not None
+    assert "<h2>Ravi Kumar" not in client.get("/family/").content.decode()
+
+
+def test_another_familys_member_pages_are_not_found(client, family, other_family):
+    client.force_login(other_family.account)
+    assert client.get(f"/family/{family.public_id}/edit/").status_code == 404
+    assert client.post(f"/family/{family.public_id}/edit/", profile(name="X")).status_code == 404
+    assert client.post(f"/family/{family.public_id}/remove/").status_code == 404
+    family.refresh_from_db()
+    assert family.name != "X"
+
+
+def test_staff_are_sent_to_their_own_page(client, doctor_user):
+    client.force_login(doctor_user)
+    assert client.get("/family/")["Location"] == "/staff/"
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, family):
+    response = client.get("/family/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/signin/")
+
+
+def test_sign_out_needs_a_post(client, family):
+    client.force_login(family.account)
+    assert client.get("/signout/").status_code == 405
+    client.post("/signout/")
+    assert client.get("/family/").status_code == 302
