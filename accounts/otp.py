@@ -134,8 +134,9 @@ def verify_code(*, challenge_id: uuid.UUID, code: str, client_address: str) -> S
     if challenge is None:
         raise wrong
     now = timezone.now()
+    used = Invalid(_("This code has already been used. Ask for a new one."), code="otp_used")
     if challenge.verified_at is not None:
-        raise Invalid(_("This code has already been used. Ask for a new one."), code="otp_used")
+        raise used
     if challenge.expires_at <= now:
         raise Invalid(_("This code has expired. Ask for a new one."), code="otp_expired")
     # Count the attempt before comparing, atomically, so parallel guesses cannot exceed the cap.
@@ -143,6 +144,8 @@ def verify_code(*, challenge_id: uuid.UUID, code: str, client_address: str) -> S
         pk=challenge.pk, verified_at=None, attempts__lt=settings.OTP_MAX_ATTEMPTS
     ).update(attempts=F("attempts") + 1)
     if not counted:
+        if OtpChallenge.objects.filter(pk=challenge.pk, verified_at__isnull=False).exists():
+            raise used
         raise Invalid(
             _("Too many wrong attempts for this code. Ask for a new one."),
             code="otp_attempts_exceeded",
@@ -154,7 +157,7 @@ def verify_code(*, challenge_id: uuid.UUID, code: str, client_address: str) -> S
     # Compare-and-set: a code replayed in parallel signs in only once.
     claimed = OtpChallenge.objects.filter(pk=challenge.pk, verified_at=None).update(verified_at=now)
     if not claimed:
-        raise Invalid(_("This code has already been used. Ask for a new one."), code="otp_used")
+        raise used
     return _account_for(challenge.mobile)
 
 
