@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from accounts.models import OtpChallenge, User
 from notifications.sms import SmsMessage
 from tests.factories import PatientFactory
+from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ E164 = "+919876512340"
 
 def request_code(
     api: APIClient, capture, mobile: str = MOBILE, address: str = "10.0.0.1"
-) -> tuple[int, dict]:
+) -> tuple[int, dict[str, Any]]:
     with capture(execute=True):
         response = api.post(
             "/api/auth/otp/request/", {"mobile": mobile}, format="json", REMOTE_ADDR=address
@@ -31,11 +32,8 @@ def request_code(
     return response.status_code, response.json()
 
 
-def code_in(outbox: list[SmsMessage], to: str = E164) -> str:
-    message = [m for m in outbox if m.to == to][-1]
-    match = re.search(r"\b(\d{6})\b", message.body)
-    assert match, message.body
-    return match.group(1)
+def newest_code(outbox: list[SmsMessage], to: str = E164) -> str:
+    return code_in([m for m in outbox if m.to == to][-1].body)
 
 
 def verify(api: APIClient, challenge_id: str, code: str, address: str = "10.0.0.1"):
@@ -57,7 +55,7 @@ def later(monkeypatch: pytest.MonkeyPatch, **delta: float) -> None:
 def test_it_signs_up_a_new_number(api, sms_outbox, django_capture_on_commit_callbacks):
     status, body = request_code(api, django_capture_on_commit_callbacks)
     assert status == 202
-    response = verify(api, body["challenge_id"], code_in(sms_outbox))
+    response = verify(api, body["challenge_id"], newest_code(sms_outbox))
     assert response.status_code == 200
     data = response.json()
     assert data["new_account"] is True
@@ -72,7 +70,7 @@ def test_it_signs_up_a_new_number(api, sms_outbox, django_capture_on_commit_call
 def test_it_signs_in_an_existing_family(api, sms_outbox, django_capture_on_commit_callbacks):
     holder = PatientFactory(account__mobile=E164, account__username=E164, name="Meena Kumari")
     _, body = request_code(api, django_capture_on_commit_callbacks)
-    data = verify(api, body["challenge_id"], code_in(sms_outbox)).json()
+    data = verify(api, body["challenge_id"], newest_code(sms_outbox)).json()
     assert data["new_account"] is False
     assert data["user"]["id"] == str(holder.account.public_id)
     assert data["user"]["full_name"] == "Meena Kumari"
@@ -80,7 +78,7 @@ def test_it_signs_in_an_existing_family(api, sms_outbox, django_capture_on_commi
 
 def test_it_stores_only_a_hash_of_the_code(api, sms_outbox, django_capture_on_commit_callbacks):
     request_code(api, django_capture_on_commit_callbacks)
-    code = code_in(sms_outbox)
+    code = newest_code(sms_outbox)
     challenge = OtpChallenge.objects.get(mobile=E164)
     stored = " ".join(
         str(v) for v in OtpChallenge.objects.filter(pk=challenge.pk).values().get().values()
@@ -145,7 +143,7 @@ def test_it_expires_a_code_after_five_minutes(
     api, sms_outbox, django_capture_on_commit_callbacks, monkeypatch
 ):
     _, body = request_code(api, django_capture_on_commit_callbacks)
-    code = code_in(sms_outbox)
+    code = newest_code(sms_outbox)
     later(monkeypatch, minutes=5, seconds=1)
     response = verify(api, body["challenge_id"], code)
     assert response.status_code == 400
@@ -157,7 +155,7 @@ def test_it_allows_at_most_five_attempts_per_code(
     api, sms_outbox, django_capture_on_commit_callbacks
 ):
     _, body = request_code(api, django_capture_on_commit_callbacks)
-    code = code_in(sms_outbox)
+    code = newest_code(sms_outbox)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     left = []
     for _ in range(5):
@@ -173,7 +171,7 @@ def test_it_allows_at_most_five_attempts_per_code(
 
 def test_it_refuses_a_replayed_code(api, sms_outbox, django_capture_on_commit_callbacks):
     _, body = request_code(api, django_capture_on_commit_callbacks)
-    code = code_in(sms_outbox)
+    code = newest_code(sms_outbox)
     assert verify(api, body["challenge_id"], code).status_code == 200
     replay = verify(api, body["challenge_id"], code)
     assert replay.status_code == 400
@@ -184,10 +182,10 @@ def test_only_the_newest_code_works(
     api, sms_outbox, django_capture_on_commit_callbacks, monkeypatch
 ):
     _, first = request_code(api, django_capture_on_commit_callbacks)
-    first_code = code_in(sms_outbox)
+    first_code = newest_code(sms_outbox)
     later(monkeypatch, seconds=31)
     _, second = request_code(api, django_capture_on_commit_callbacks)
-    second_code = code_in(sms_outbox)
+    second_code = newest_code(sms_outbox)
     assert verify(api, first["challenge_id"], first_code).json()["error"]["code"] == "otp_expired"
     assert verify(api, second["challenge_id"], second_code).status_code == 200
 
@@ -267,7 +265,7 @@ def test_it_refuses_malformed_json(api):
 
 def test_it_signs_out_by_revoking_the_token(api, sms_outbox, django_capture_on_commit_callbacks):
     _, body = request_code(api, django_capture_on_commit_callbacks)
-    token = verify(api, body["challenge_id"], code_in(sms_outbox)).json()["token"]
+    token = verify(api, body["challenge_id"], newest_code(sms_outbox)).json()["token"]
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.post("/api/auth/logout/").status_code == 204
     assert api.get("/api/me/").status_code == 401

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,6 +10,7 @@ from django.db import connection
 from accounts import otp
 from accounts.models import OtpChallenge, User
 from core.errors import ServiceError
+from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -29,7 +29,7 @@ def _in_thread(fn):
 
 def _challenge(sms_outbox) -> tuple[OtpChallenge, str]:
     challenge = otp.request_code(mobile=MOBILE, client_address="10.0.0.1")
-    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].body).group(1)
+    code = code_in(sms_outbox[-1].body)
     return challenge, code
 
 

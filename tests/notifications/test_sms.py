@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -26,7 +27,7 @@ class FakeGateway:
     """A stand-in for the SMS operator's HTTP API: records requests, answers as told."""
 
     def __init__(self) -> None:
-        self.requests: list[dict] = []
+        self.requests: list[dict[str, Any]] = []
         self.answers: list[int] = []
         gateway = self
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.test import Client
 
 from accounts.models import User
 from patients.models import Patient
 from tests.factories import PatientFactory
+from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +29,11 @@ def profile(**overrides):
     return data
 
 
-def sign_in_by_page(client: Client, sms_outbox, capture, mobile="9812345678") -> None:
+def sign_in_by_page(client: Client, sms_outbox, capture, mobile="9812345678"):
     with capture(execute=True):
         response = client.post("/signin/", {"mobile": mobile})
     assert response["Location"] == "/signin/code/"
-    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].body).group(1)
+    code = code_in(sms_outbox[-1].body)
     response = client.post("/signin/code/", {"code": code})
     assert response.status_code == 302
     return response
@@ -67,7 +66,7 @@ def test_the_code_page_explains_a_wrong_code(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/signin/", {"mobile": "9812345678"})
-    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].body).group(1)
+    code = code_in(sms_outbox[-1].body)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     page = client.post("/signin/code/", {"code": wrong}).content.decode()
     assert "That code is not right" in page
