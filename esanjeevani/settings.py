@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -28,7 +29,8 @@ DEBUG = env.bool("DEBUG", default=False)
 
 
 def _secret(name: str, *, debug_default: str) -> str:
-    value: str = env.str(name, default="")
+    # Secret files often end with a newline; it must not reach headers or signatures.
+    value: str = env.str(name, default="").strip()
     if value:
         return value
     if DEBUG:
@@ -123,9 +125,22 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-}
+
+
+def _database() -> dict[str, Any]:
+    url: str = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}").strip()
+    scheme = urlsplit(url).scheme
+    if scheme not in {"postgres", "postgresql", "sqlite"}:
+        # Name only the scheme: the rest of the URL may hold a password.
+        raise ImproperlyConfigured(
+            f"DATABASE_URL has the unsupported scheme {scheme!r}: use "
+            "postgres://user:password@host:port/name or sqlite:///path/to/db.sqlite3."
+        )
+    config: dict[str, Any] = env.db_url_config(url)
+    return config
+
+
+DATABASES = {"default": _database()}
 _db: dict[str, Any] = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves concurrent requests only when configured for it: WAL lets
@@ -224,13 +239,16 @@ FAMILY_MAX_MEMBERS = env.int("FAMILY_MAX_MEMBERS", default=10)
 SMS_BACKEND: str = env.str("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
 SMS_FILE_PATH: str = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
 SMS_GATEWAY_URL: str = env.str("SMS_GATEWAY_URL", default="")
-SMS_GATEWAY_API_KEY: str = env.str("SMS_GATEWAY_API_KEY", default="")
+SMS_GATEWAY_API_KEY: str = env.str("SMS_GATEWAY_API_KEY", default="").strip()
 SMS_SENDER_ID: str = env.str("SMS_SENDER_ID", default="ESANJV")
 SMS_GATEWAY_TIMEOUT_SECONDS: float = env.float("SMS_GATEWAY_TIMEOUT_SECONDS", default=10.0)
-if SMS_BACKEND.endswith("HttpGatewaySmsBackend") and not (SMS_GATEWAY_URL and SMS_GATEWAY_API_KEY):
-    raise ImproperlyConfigured(
-        "SMS_BACKEND is the HTTP gateway but SMS_GATEWAY_URL or SMS_GATEWAY_API_KEY is not set."
-    )
+if SMS_BACKEND.endswith("HttpGatewaySmsBackend"):
+    _missing = [n for n in ("SMS_GATEWAY_URL", "SMS_GATEWAY_API_KEY") if not globals()[n]]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"SMS_BACKEND is the HTTP gateway but {' and '.join(_missing)} is not set."
+        )
+
 
 _email: dict[str, Any] = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND: str = _email["EMAIL_BACKEND"]
