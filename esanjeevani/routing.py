@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from queues.routing import websocket_urlpatterns as queue_patterns
+
+websocket_urlpatterns: list[Any] = [*queue_patterns]

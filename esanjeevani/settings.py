@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "notifications",
     "patients",
     "providers",
+    "queues",
 ]
 
 MIDDLEWARE = [
@@ -235,6 +236,19 @@ OTP_MAX_PER_MOBILE_PER_HOUR = env.int("OTP_MAX_PER_MOBILE_PER_HOUR", default=5)
 OTP_MAX_PER_CLIENT_PER_HOUR = env.int("OTP_MAX_PER_CLIENT_PER_HOUR", default=30)
 FAMILY_MAX_MEMBERS = env.int("FAMILY_MAX_MEMBERS", default=10)
 
+# --- Waiting room (see docs/waiting-room.md) ----------------------------------------------------
+QUEUE_DOCTOR_OFFER_SECONDS = env.int("QUEUE_DOCTOR_OFFER_SECONDS", default=60)
+QUEUE_DOCTOR_GRACE_SECONDS = env.int("QUEUE_DOCTOR_GRACE_SECONDS", default=45)
+QUEUE_PATIENT_AWAY_GRACE_SECONDS = env.int("QUEUE_PATIENT_AWAY_GRACE_SECONDS", default=600)
+QUEUE_LANGUAGE_CAP_SECONDS = env.int("QUEUE_LANGUAGE_CAP_SECONDS", default=300)
+QUEUE_POSITION_SMS_AT = env.int("QUEUE_POSITION_SMS_AT", default=3)
+QUEUE_SWEEP_SECONDS = env.float("QUEUE_SWEEP_SECONDS", default=1.0)
+QUEUE_SWEEPER_IN_WEB = env.bool("QUEUE_SWEEPER_IN_WEB", default=True)
+QUEUE_BROADCAST_SECONDS = env.float("QUEUE_BROADCAST_SECONDS", default=0.5)
+QUEUE_DEFAULT_CONSULT_SECONDS = env.int("QUEUE_DEFAULT_CONSULT_SECONDS", default=360)
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
+
 # --- SMS and email -------------------------------------------------------------------------------
 SMS_BACKEND: str = env.str("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
 SMS_FILE_PATH: str = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
@@ -288,6 +302,9 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 # Oversized request bodies are refused before they reach a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
+# Uploads (earlier prescriptions, reports) stream to disk past this size; their own limit is
+# ATTACHMENT_MAX_BYTES each.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # --- API ------------------------------------------------------------------------------------------

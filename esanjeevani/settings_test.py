@@ -10,5 +10,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-che
 os.environ.setdefault("SMS_BACKEND", "notifications.sms.InMemorySmsBackend")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("CACHE_KEY_PREFIX", "esj-test")
+# Tests drive the queue's timers with a controlled clock; browser tests start real sweepers.
+os.environ.setdefault("QUEUE_SWEEPER_IN_WEB", "0")
 
 from esanjeevani.settings import *  # noqa: F403

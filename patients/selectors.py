@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from core.errors import NotFound
+from core.ids import parse_uuid
 from patients.models import Patient
 
 
@@ -23,7 +24,8 @@ def family_for(user: User) -> QuerySet[Patient]:
 
 def family_member_for(user: User, public_id: uuid.UUID | str) -> Patient:
     """A member of the user's family, or 404: another family's member does not exist for you."""
-    member = family_for(user).filter(public_id=public_id).first()
+    parsed = parse_uuid(public_id)
+    member = family_for(user).filter(public_id=parsed).first() if parsed else None
     if member is None:
         raise NotFound(gettext("No such family member."))
     return member

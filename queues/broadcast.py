@@ -1,0 +1,75 @@
+"""Telling the waiting rooms and doctor consoles that something changed.
+
+Nothing here is the truth: PostgreSQL is. Messages go out only after the transaction that made
+the change commits, so a page never hears of a change that was rolled back.
+
+Groups:
+- ``opd.<id>``: one member per web process (its waiting-room hub, see ``queues.hub``). Queue
+  changes are keys of tickets that joined or left (``[priority, seq]``) from which every page
+  works out its own position; messages for one ticket carry its key and the hub hands them to
+  that ticket's sockets only.
+- ``console.opd.<id>``: doctor consoles on duty for the OPD (few): "the queue changed".
+- ``console.doctor.<id>``: one doctor's consoles: offers and what happened to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def opd_group(opd_id: int) -> str:
+    return f"opd.{opd_id}"
+
+
+def console_opd_group(opd_id: int) -> str:
+    return f"console.opd.{opd_id}"
+
+
+def console_doctor_group(doctor_id: int) -> str:
+    return f"console.doctor.{doctor_id}"
+
+
+def _send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # a lost message is repaired by the pages' periodic resync
+        logger.exception("could not publish to %s", group)
+
+
+def after_commit(group: str, message: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: _send(group, message))
+
+
+def queue_changed(
+    opd_id: int,
+    *,
+    joined: Sequence[tuple[int, int]] = (),
+    left: Sequence[tuple[int, int]] = (),
+) -> None:
+    changes = [["+", p, s] for p, s in joined] + [["-", p, s] for p, s in left]
+    if changes:
+        after_commit(opd_group(opd_id), {"type": "queue.delta", "opd": opd_id, "changes": changes})
+    after_commit(console_opd_group(opd_id), {"type": "queue.changed", "opd": opd_id})
+
+
+def ticket_changed(opd_id: int, key: tuple[int, int], payload: dict[str, Any]) -> None:
+    """A message for one ticket's waiting-room pages, wherever they are connected."""
+    after_commit(
+        opd_group(opd_id),
+        {"type": "ticket.update", "opd": opd_id, "key": list(key), "payload": payload},
+    )
+
+
+def doctor_event(doctor_id: int, payload: dict[str, Any]) -> None:
+    after_commit(console_doctor_group(doctor_id), {"type": "doctor.event", "payload": payload})

@@ -1,0 +1,361 @@
+"""Waiting-room and doctor-console sockets; the protocol is documented in docs/waiting-room.md.
+
+Close codes: 4400 too many unreadable frames, 4401 not signed in, 4403 not allowed (not a
+doctor), 4404 no such token for this account, 4409 token no longer active, 4429 too many
+messages. Any other problem is an ``{"type": "error", "code": …}`` frame; the socket stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from accounts.models import User
+from core.errors import Invalid, ServiceError
+from core.ids import parse_uuid
+from providers.models import Doctor
+from queues import broadcast, selectors
+from queues.hub import hub
+from queues.models import DutyShift, Opd, Ticket
+from queues.services import duty, visits
+
+MAX_FRAME = 4096
+MAX_BAD_FRAMES = 5
+RATE_WINDOW_SECONDS = 10.0
+RATE_LIMIT = 30
+PRESENCE_REFRESH_SECONDS = 120.0
+HEARTBEAT_WRITE_SECONDS = 5.0
+
+CLOSE_MALFORMED = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_INACTIVE = 4409
+CLOSE_RATE_LIMITED = 4429
+
+
+def parse_frame(text_data: str | None) -> tuple[str | None, dict[str, Any]]:
+    """``(error code, message)``: the code is None when the frame is a usable JSON object."""
+    if text_data is None:
+        return "text_only", {}
+    if len(text_data) > MAX_FRAME:
+        return "too_large", {}
+    try:
+        message = json.loads(text_data)
+    except ValueError:
+        return "malformed", {}
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "malformed", {}
+    return None, message
+
+
+class JsonSocket(AsyncWebsocketConsumer):
+    """JSON frames with limits: size, malformed frames, message rate; ``on_<type>`` handlers."""
+
+    handlers: frozenset[str] = frozenset()
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        self.bad_frames = 0
+        self.window_start = time.monotonic()
+        self.window_count = 0
+        await super().websocket_connect(message)
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content))
+
+    async def send_error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+
+    async def refuse(self, code: int) -> None:
+        """Accept, then close with a documented code (a refusal before accept loses the code)."""
+        await self.accept()
+        await self.close(code=code)
+
+    def _over_rate(self) -> bool:
+        now = time.monotonic()
+        if now - self.window_start > RATE_WINDOW_SECONDS:
+            self.window_start, self.window_count = now, 0
+        self.window_count += 1
+        return self.window_count > RATE_LIMIT
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self._over_rate():
+            await self.send_error("rate_limited", "Too many messages; slow down.")
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        problem, message = parse_frame(text_data)
+        if problem is not None:
+            self.bad_frames += 1
+            await self.send_error(problem, "That message could not be read.")
+            if self.bad_frames >= MAX_BAD_FRAMES:
+                await self.close(code=CLOSE_MALFORMED)
+            return
+        kind = message["type"]
+        if kind not in self.handlers:
+            await self.send_error("unknown_type", f"Unknown message type {kind[:40]!r}.")
+            return
+        try:
+            await getattr(self, f"on_{kind}")(message)
+        except ServiceError as error:
+            await self.send_error(error.code, error.message, **error.extra)
+
+
+# --- Patients ------------------------------------------------------------------------------
+
+
+@database_sync_to_async
+def _patient_ticket(user: User, ticket_id: str) -> Ticket | None:
+    try:
+        return selectors.ticket_for_account(user, ticket_id)
+    except ServiceError:
+        return None
+
+
+@database_sync_to_async
+def _snapshot(ticket_id: int) -> dict[str, Any]:
+    ticket = Ticket.objects.select_related("opd").prefetch_related("opd__hours").get(pk=ticket_id)
+    return selectors.snapshot(ticket)
+
+
+@database_sync_to_async
+def _present(ticket: Ticket) -> None:
+    visits.patient_present(ticket)
+
+
+@database_sync_to_async
+def _away(ticket: Ticket) -> None:
+    visits.patient_away(ticket)
+
+
+@database_sync_to_async
+def _answer(user: User, ticket_id: int) -> None:
+    visits.answer_call(user, Ticket.objects.select_related("opd").get(pk=ticket_id))
+
+
+class WaitingRoomConsumer(JsonSocket):
+    """A patient's waiting room, ``/ws/waiting/<ticket>/``. Queue changes reach it from the
+    process's hub (``queues.hub``), not from a group of its own."""
+
+    handlers = frozenset({"ping", "resync", "answer"})
+    ticket: Ticket | None = None
+    opd_id: int
+    key: tuple[int, int]
+
+    async def connect(self) -> None:
+        self.last_resync = 0.0
+        self.last_presence = time.monotonic()
+        user = self.scope.get("user")
+        if not isinstance(user, User) or not user.is_active:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        ticket = await _patient_ticket(user, self.scope["url_route"]["kwargs"]["ticket"])
+        if ticket is None:
+            await self.refuse(CLOSE_NOT_FOUND)
+            return
+        await self.accept()
+        await self.send_json(await _snapshot(ticket.pk))
+        if ticket.status not in Ticket.ACTIVE:
+            await self.close(code=CLOSE_INACTIVE)
+            return
+        self.ticket, self.opd_id, self.key = ticket, ticket.opd_id, ticket.key
+        await hub().add(self)
+        await _present(ticket)
+
+    async def disconnect(self, code: int) -> None:
+        if self.ticket is not None:
+            await hub().remove(self)
+            await _away(self.ticket)
+
+    async def on_ping(self, message: dict[str, Any]) -> None:
+        await self.send(text_data='{"type":"pong"}')
+        if self.ticket and time.monotonic() - self.last_presence > PRESENCE_REFRESH_SECONDS:
+            self.last_presence = time.monotonic()
+            await _present(self.ticket)
+
+    async def on_resync(self, message: dict[str, Any]) -> None:
+        if self.ticket is None or time.monotonic() - self.last_resync < 2:
+            return
+        self.last_resync = time.monotonic()
+        snapshot = await _snapshot(self.ticket.pk)
+        hub().rekey(self, (snapshot["key"][0], snapshot["key"][1]))
+        await self.send_json(snapshot)
+
+    async def on_answer(self, message: dict[str, Any]) -> None:
+        if self.ticket is None:
+            return
+        await _answer(self.scope["user"], self.ticket.pk)
+        await self.send_json(await _snapshot(self.ticket.pk))
+
+
+# --- Doctors -------------------------------------------------------------------------------
+
+
+@database_sync_to_async
+def _doctor_of(user: User) -> Doctor | None:
+    return selectors.doctor_of(user)
+
+
+@database_sync_to_async
+def _summary(doctor_id: int) -> dict[str, Any]:
+    doctor = Doctor.objects.select_related("presence").get(pk=doctor_id)
+    return selectors.console_summary(doctor)
+
+
+@database_sync_to_async
+def _duty_opd_ids(doctor_id: int) -> set[int]:
+    return set(
+        DutyShift.objects.filter(doctor_id=doctor_id, ended_at=None).values_list(
+            "opd_id", flat=True
+        )
+    )
+
+
+@database_sync_to_async
+def _heartbeat(doctor: Doctor) -> None:
+    duty.heartbeat(doctor)
+
+
+@database_sync_to_async
+def _console_action(doctor: Doctor, action: str, message: dict[str, Any]) -> None:
+    if action == "duty":
+        ids = message.get("opds")
+        if not isinstance(ids, list) or not ids or len(ids) > 50:
+            raise Invalid("Send the OPDs as a list of ids.", code="invalid")
+        public_ids = [parsed for parsed in map(parse_uuid, ids) if parsed is not None]
+        pks = list(Opd.objects.filter(public_id__in=public_ids).values_list("pk", flat=True))
+        duty.go_on_duty(doctor, pks)
+    elif action == "off_duty":
+        duty.go_off_duty(doctor)
+    elif action == "resume":
+        duty.resume(doctor)
+    else:
+        ticket = selectors.ticket_for_doctor(doctor, str(message.get("ticket", "")))
+        if action == "accept":
+            visits.accept_offer(doctor, ticket)
+        elif action == "skip":
+            reason = str(message.get("reason", ""))
+            if reason not in visits.SKIP_REASONS:
+                raise Invalid("Give a reason for skipping.", code="invalid")
+            visits.skip_offer(
+                doctor, ticket, reason=reason, note=str(message.get("note", ""))[:200]
+            )
+        elif action == "end":
+            visits.end_consultation(doctor, ticket)
+
+
+class DoctorConsoleConsumer(JsonSocket):
+    """A doctor's console, ``/ws/console/``: duty, offers, live counts, next patients."""
+
+    handlers = frozenset({"ping", "duty", "off_duty", "resume", "accept", "skip", "end", "refresh"})
+    doctor: Doctor | None = None
+
+    async def connect(self) -> None:
+        self.groups_joined: set[str] = set()
+        self.last_heartbeat = 0.0
+        self.last_summary = 0.0
+        self.refresh_scheduled = False
+        user = self.scope.get("user")
+        if not isinstance(user, User) or not user.is_active:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        doctor = await _doctor_of(user)
+        if doctor is None:
+            await self.refuse(CLOSE_FORBIDDEN)
+            return
+        self.doctor = doctor
+        await self.accept()
+        await self._join(broadcast.console_doctor_group(doctor.pk))
+        await self._heartbeat(force=True)
+        await self._sync_groups_and_summary()
+
+    async def disconnect(self, code: int) -> None:
+        for group in list(self.groups_joined):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        # Duty continues through a short drop; the sweeper ends it after the grace period.
+
+    async def _join(self, group: str) -> None:
+        if group not in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.add(group)
+
+    async def _heartbeat(self, *, force: bool = False) -> None:
+        if self.doctor and (
+            force or time.monotonic() - self.last_heartbeat > HEARTBEAT_WRITE_SECONDS
+        ):
+            self.last_heartbeat = time.monotonic()
+            await _heartbeat(self.doctor)
+
+    async def _sync_groups_and_summary(self) -> None:
+        assert self.doctor is not None
+        wanted = {broadcast.console_opd_group(i) for i in await _duty_opd_ids(self.doctor.pk)}
+        wanted.add(broadcast.console_doctor_group(self.doctor.pk))
+        for group in self.groups_joined - wanted:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.discard(group)
+        for group in wanted:
+            await self._join(group)
+        self.last_summary = time.monotonic()
+        await self.send_json(await _summary(self.doctor.pk))
+
+    async def on_ping(self, message: dict[str, Any]) -> None:
+        await self._heartbeat()
+        await self.send(text_data='{"type":"pong"}')
+
+    async def on_refresh(self, message: dict[str, Any]) -> None:
+        await self._sync_groups_and_summary()
+
+    async def _action(self, action: str, message: dict[str, Any]) -> None:
+        assert self.doctor is not None
+        await _console_action(self.doctor, action, message)
+        await self._heartbeat(force=True)
+        await self._sync_groups_and_summary()
+
+    async def on_duty(self, message: dict[str, Any]) -> None:
+        await self._action("duty", message)
+
+    async def on_off_duty(self, message: dict[str, Any]) -> None:
+        await self._action("off_duty", message)
+
+    async def on_resume(self, message: dict[str, Any]) -> None:
+        await self._action("resume", message)
+
+    async def on_accept(self, message: dict[str, Any]) -> None:
+        await self._action("accept", message)
+
+    async def on_skip(self, message: dict[str, Any]) -> None:
+        await self._action("skip", message)
+
+    async def on_end(self, message: dict[str, Any]) -> None:
+        await self._action("end", message)
+
+    # Group events ------------------------------------------------------------------------
+
+    async def queue_changed(self, event: dict[str, Any]) -> None:
+        """Counts and the next patients: at most one refresh a second per console, and never
+        a change left unshown."""
+        if self.refresh_scheduled or self.doctor is None:
+            return
+        self.refresh_scheduled = True
+        delay = max(0.0, 1.0 - (time.monotonic() - self.last_summary))
+        asyncio.get_running_loop().call_later(
+            delay, lambda: asyncio.ensure_future(self._deferred_summary())
+        )
+
+    async def _deferred_summary(self) -> None:
+        self.refresh_scheduled = False
+        if self.doctor is None:
+            return
+        self.last_summary = time.monotonic()
+        try:
+            await self.send_json(await _summary(self.doctor.pk))
+        except Exception:  # the socket closed meanwhile
+            return
+
+    async def doctor_event(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "event", **event["payload"]})
+        await self._sync_groups_and_summary()

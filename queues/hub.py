@@ -1,0 +1,163 @@
+"""The per-process waiting-room hub: one channel-layer member per process, not per socket.
+
+Each web process keeps one hub. The hub joins the ``opd.<id>`` group once for every OPD that has
+a waiting-room socket in this process, and writes each change to all of that OPD's local
+sockets itself, with one pre-encoded frame. Queue changes are coalesced to one frame per OPD per
+``QUEUE_BROADCAST_SECONDS``; messages for one ticket go straight to that ticket's sockets.
+
+This avoids the usual pattern (every consumer joins the group and encodes its own frame), whose
+cost grows with sockets times changes and falls behind at a few thousand sockets per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from queues.broadcast import opd_group
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[int, int]
+
+
+class WaitingSocket(Protocol):
+    opd_id: int
+    key: Key
+
+    async def base_send(self, message: dict[str, Any]) -> None: ...
+
+
+class WaitingRoomHub:
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.layer = get_channel_layer()
+        self.sockets: dict[int, set[WaitingSocket]] = defaultdict(set)
+        self.by_key: dict[tuple[int, Key], set[WaitingSocket]] = defaultdict(set)
+        self.pending: dict[int, list[list[Any]]] = defaultdict(list)
+        self.channel_name: str | None = None
+        self._joined: set[int] = set()
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.frames_sent = 0
+
+    async def start(self) -> None:
+        if self.layer is None or self.channel_name is not None:
+            return
+        self.channel_name = await self.layer.new_channel("hub.")
+        self._tasks = [
+            self.loop.create_task(self._receive_forever()),
+            self.loop.create_task(self._flush_forever()),
+        ]
+
+    async def add(self, socket: WaitingSocket) -> None:
+        await self.start()
+        self.sockets[socket.opd_id].add(socket)
+        self.by_key[(socket.opd_id, socket.key)].add(socket)
+        if socket.opd_id not in self._joined and self.layer is not None and self.channel_name:
+            async with self._lock:
+                if socket.opd_id not in self._joined:
+                    await self.layer.group_add(opd_group(socket.opd_id), self.channel_name)
+                    self._joined.add(socket.opd_id)
+
+    def rekey(self, socket: WaitingSocket, new_key: Key) -> None:
+        self.by_key[(socket.opd_id, socket.key)].discard(socket)
+        socket.key = new_key
+        self.by_key[(socket.opd_id, new_key)].add(socket)
+
+    async def remove(self, socket: WaitingSocket) -> None:
+        self.sockets[socket.opd_id].discard(socket)
+        sockets = self.by_key.get((socket.opd_id, socket.key))
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self.by_key[(socket.opd_id, socket.key)]
+        if not self.sockets[socket.opd_id] and self.layer is not None and self.channel_name:
+            async with self._lock:
+                if not self.sockets[socket.opd_id] and socket.opd_id in self._joined:
+                    self._joined.discard(socket.opd_id)
+                    await self.layer.group_discard(opd_group(socket.opd_id), self.channel_name)
+
+    async def _receive_forever(self) -> None:
+        assert self.layer is not None and self.channel_name is not None
+        while True:
+            try:
+                message = await self.layer.receive(self.channel_name)
+                await self._handle(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("waiting-room hub could not handle a message")
+                await asyncio.sleep(0.5)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        opd_id = message.get("opd")
+        kind = message.get("type")
+        if kind == "queue.delta" and isinstance(opd_id, int):
+            self.pending[opd_id].extend(message.get("changes", []))
+        elif kind == "ticket.update" and isinstance(opd_id, int):
+            key = tuple(message.get("key", ()))
+            sockets = list(self.by_key.get((opd_id, key), ()))
+            if not sockets:
+                return
+            payload = message.get("payload", {})
+            frame = {"type": "websocket.send", "text": json.dumps({"type": "ticket", **payload})}
+            new_key = payload.get("key")
+            for socket in sockets:
+                if new_key:
+                    self.rekey(socket, (int(new_key[0]), int(new_key[1])))
+                await self._write(socket, frame)
+
+    async def _flush_forever(self) -> None:
+        interval = float(settings.QUEUE_BROADCAST_SECONDS)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("waiting-room hub could not flush")
+
+    async def flush(self) -> None:
+        batches, self.pending = self.pending, defaultdict(list)
+        for opd_id, changes in batches.items():
+            sockets = list(self.sockets.get(opd_id, ()))
+            if not sockets or not changes:
+                continue
+            frame = {
+                "type": "websocket.send",
+                "text": json.dumps({"type": "queue", "changes": changes}),
+            }
+            for socket in sockets:
+                await self._write(socket, frame)
+
+    async def _write(self, socket: WaitingSocket, frame: dict[str, Any]) -> None:
+        try:
+            await socket.base_send(frame)
+            self.frames_sent += 1
+        except Exception:  # a socket closing under us: its disconnect removes it
+            logger.debug("write to a closing waiting-room socket failed", exc_info=True)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+
+
+_hub: WaitingRoomHub | None = None
+
+
+def hub() -> WaitingRoomHub:
+    """This process's hub, bound to the running event loop (a new loop gets a new hub)."""
+    global _hub  # noqa: PLW0603
+    loop = asyncio.get_running_loop()
+    if _hub is None or _hub.loop is not loop:
+        _hub = WaitingRoomHub()
+    return _hub

@@ -1,0 +1,246 @@
+"""Reading the queue, and who may see which tickets."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from accounts.models import User
+from core.errors import NotFound
+from core.ids import parse_uuid
+from patients.models import Patient
+from providers.models import Doctor
+from queues.hours import opening_state
+from queues.models import DutyShift, Opd, Ticket
+
+
+def active_ticket_of(patient: Patient, opd: Opd) -> Ticket | None:
+    return (
+        Ticket.objects.filter(patient=patient, opd=opd, status__in=Ticket.ACTIVE)
+        .select_related("opd", "patient")
+        .first()
+    )
+
+
+def opds_for_patient(patient: Patient) -> QuerySet[Opd]:
+    """The OPDs a patient may book: their state's and the national ones."""
+    return (
+        Opd.objects.filter(is_active=True)
+        .filter(Q(state=patient.state_id) | Q(state__isnull=True))
+        .select_related("speciality", "state")
+        .prefetch_related("hours")
+    )
+
+
+def opds_for_doctor(doctor: Doctor) -> list[Opd]:
+    """A doctor serves their home state's OPDs and the national ones, in their specialities
+    (general OPDs take every doctor)."""
+    specialities = list(doctor.specialities.values_list("pk", flat=True))
+    return list(
+        Opd.objects.filter(is_active=True)
+        .filter(Q(state=doctor.home_state_id) | Q(state__isnull=True))
+        .filter(Q(speciality__isnull=True) | Q(speciality__in=specialities))
+        .select_related("speciality", "state")
+        .prefetch_related("hours")
+        .order_by("name")
+    )
+
+
+def tickets_for_account(user: User) -> QuerySet[Ticket]:
+    """A patient account sees its own family's tickets, nobody else's."""
+    if not user.is_authenticated or not user.is_patient:
+        return Ticket.objects.none()
+    return Ticket.objects.filter(patient__account=user).select_related(
+        "opd", "patient", "doctor__user"
+    )
+
+
+def ticket_for_account(user: User, public_id: uuid.UUID | str) -> Ticket:
+    parsed = parse_uuid(public_id)
+    ticket = tickets_for_account(user).filter(public_id=parsed).first() if parsed else None
+    if ticket is None:
+        raise NotFound(gettext("No such token."))
+    return ticket
+
+
+def tickets_for_doctor(doctor: Doctor) -> QuerySet[Ticket]:
+    """A doctor sees the tickets assigned to them (offered, called, in or after consultation)."""
+    return Ticket.objects.filter(doctor=doctor).select_related("opd", "patient", "language")
+
+
+def ticket_for_doctor(doctor: Doctor, public_id: uuid.UUID | str) -> Ticket:
+    parsed = parse_uuid(public_id)
+    ticket = tickets_for_doctor(doctor).filter(public_id=parsed).first() if parsed else None
+    if ticket is None:
+        raise NotFound(gettext("No such patient in your care."))
+    return ticket
+
+
+def doctor_of(user: User) -> Doctor | None:
+    if not user.is_authenticated or not user.is_doctor:
+        return None
+    return Doctor.objects.filter(user=user).select_related("user").first()
+
+
+def ahead_of(ticket: Ticket) -> Q:
+    return Q(priority__gt=ticket.priority) | Q(priority=ticket.priority, seq__lt=ticket.seq)
+
+
+def position_of(ticket: Ticket) -> int | None:
+    """1 for the next patient; None once the ticket has left the queue."""
+    if ticket.status != Ticket.Status.WAITING:
+        return None
+    ahead = Ticket.objects.filter(opd_id=ticket.opd_id, status=Ticket.Status.WAITING).filter(
+        ahead_of(ticket)
+    )
+    return ahead.count() + 1
+
+
+def doctors_on_duty(opd_id: int) -> int:
+    fresh = timezone.now() - timedelta(seconds=settings.QUEUE_DOCTOR_GRACE_SECONDS)
+    return (
+        DutyShift.objects.filter(opd_id=opd_id, ended_at=None)
+        .filter(doctor__presence__console_seen_at__gte=fresh)
+        .values("doctor_id")
+        .distinct()
+        .count()
+    )
+
+
+def seconds_per_patient(opd_id: int, now: datetime | None = None) -> int:
+    """Median length of the OPD's consultations in the last three hours."""
+    now = now or timezone.now()
+    recent = Ticket.objects.filter(
+        opd_id=opd_id,
+        status=Ticket.Status.COMPLETED,
+        consult_ended_at__gte=now - timedelta(hours=3),
+        consult_started_at__isnull=False,
+    ).values_list("consult_started_at", "consult_ended_at")[:200]
+    durations = [(end - start).total_seconds() for start, end in recent if end and start]
+    if len(durations) < 3:
+        return int(settings.QUEUE_DEFAULT_CONSULT_SECONDS)
+    return max(60, int(statistics.median(durations)))
+
+
+def estimated_wait_seconds(position: int | None, doctors: int, per_patient: int) -> int | None:
+    if position is None or doctors == 0:
+        return None
+    return math.ceil(position / doctors) * per_patient
+
+
+def waiting_count(opd_id: int) -> int:
+    return Ticket.objects.filter(opd_id=opd_id, status=Ticket.Status.WAITING).count()
+
+
+def snapshot(ticket: Ticket) -> dict[str, Any]:
+    """Everything the waiting-room page shows, computed now from the database."""
+    position = position_of(ticket)
+    doctors = doctors_on_duty(ticket.opd_id)
+    per_patient = seconds_per_patient(ticket.opd_id)
+    state = opening_state(ticket.opd, timezone.now())
+    return {
+        "type": "snapshot",
+        "ticket": str(ticket.public_id),
+        "token": ticket.token,
+        "status": ticket.status,
+        "key": list(ticket.key),
+        "position": position,
+        "waiting": waiting_count(ticket.opd_id),
+        "doctors_on_duty": doctors,
+        "seconds_per_patient": per_patient,
+        "estimated_wait_seconds": estimated_wait_seconds(position, doctors, per_patient),
+        "call_expires_at": ticket.call_expires_at.isoformat() if ticket.call_expires_at else None,
+        "opd_open": state.is_open,
+        "opens_at": state.next_opening.isoformat() if state.next_opening else None,
+        "missed_calls": ticket.missed_calls,
+    }
+
+
+def _patient_line(ticket: Ticket) -> dict[str, Any]:
+    """What a doctor needs to see of a waiting patient, and no more."""
+    return {
+        "token": ticket.token,
+        "age": ticket.patient.age_years,
+        "sex": ticket.patient.sex,
+        "complaint": ticket.complaint[:140],
+        "language": ticket.language.code,
+        "priority": ticket.priority_reason or None,
+        "opd": ticket.opd.code,
+    }
+
+
+def held_ticket(doctor: Doctor) -> Ticket | None:
+    return (
+        Ticket.objects.filter(doctor=doctor, status__in=Ticket.HELD)
+        .select_related("opd", "patient", "language")
+        .prefetch_related("attachments")
+        .first()
+    )
+
+
+def console_summary(doctor: Doctor, *, next_count: int = 5) -> dict[str, Any]:
+    shifts = set(
+        DutyShift.objects.filter(doctor=doctor, ended_at=None).values_list("opd_id", flat=True)
+    )
+    now = timezone.now()
+    opds = []
+    for opd in opds_for_doctor(doctor):
+        on_duty = opd.pk in shifts
+        opds.append(
+            {
+                "id": str(opd.public_id),
+                "code": opd.code,
+                "name": opd.display_name,
+                "on_duty": on_duty,
+                "open": opening_state(opd, now).is_open,
+                "waiting": waiting_count(opd.pk) if on_duty else None,
+                "doctors_on_duty": doctors_on_duty(opd.pk) if on_duty else None,
+            }
+        )
+    upcoming = (
+        Ticket.objects.filter(opd_id__in=shifts, status=Ticket.Status.WAITING)
+        .order_by("-priority", "seq")
+        .select_related("opd", "patient", "language")[:next_count]
+    )
+    current = held_ticket(doctor)
+    presence = getattr(doctor, "presence", None)
+    return {
+        "type": "console",
+        "paused": bool(presence and presence.paused),
+        "opds": opds,
+        "next": [_patient_line(t) for t in upcoming],
+        "current": _current(current) if current else None,
+    }
+
+
+def _current(ticket: Ticket) -> dict[str, Any]:
+    patient = ticket.patient
+    return {
+        **_patient_line(ticket),
+        "ticket": str(ticket.public_id),
+        "status": ticket.status,
+        "name": patient.name,
+        "complaint": ticket.complaint,
+        "offer_expires_at": ticket.offer_expires_at.isoformat()
+        if ticket.offer_expires_at
+        else None,
+        "call_expires_at": ticket.call_expires_at.isoformat() if ticket.call_expires_at else None,
+        "attachments": [
+            {
+                "id": str(a.public_id),
+                "name": a.original_name,
+                "type": a.content_type,
+                "size": a.size,
+                "url": f"/files/{a.public_id}/",
+            }
+            for a in ticket.attachments.all()
+        ],
+    }

@@ -1,0 +1,273 @@
+"""Deadlines kept in the database and enforced by one sweep, in every mode.
+
+``sweep()`` is idempotent (every change is a compare-and-set), so it is safe to run in several
+processes; a short cache lease keeps it to about one sweeper at a time (see
+``queues.sweeper``). Tests call it with a controlled clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from core.clock import IST
+from notifications.services import queue_sms
+from providers.models import Doctor
+from queues import broadcast
+from queues.hours import opening_state
+from queues.models import DoctorPresence, DutyShift, Opd, Ticket, TicketEvent
+from queues.services.dispatch import dispatch
+from queues.services.duty import go_off_duty
+
+
+@dataclass
+class SweepReport:
+    offers_expired: int = 0
+    calls_missed: int = 0
+    no_shows: int = 0
+    doctors_lost: int = 0
+    patients_left: int = 0
+    closed: int = 0
+    position_sms: int = 0
+    offers: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def sweep(*, now: datetime | None = None) -> SweepReport:
+    now = now or timezone.now()
+    report = SweepReport()
+    report.offers_expired = expire_offers(now)
+    report.calls_missed, report.no_shows = expire_calls(now)
+    report.doctors_lost = drop_lost_doctors(now)
+    report.patients_left = drop_absent_patients(now)
+    report.closed = close_finished_days(now)
+    report.position_sms = send_turn_near_sms(now)
+    report.offers = len(dispatch(now=now))
+    return report
+
+
+def expire_offers(now: datetime) -> int:
+    """An offer the doctor did not answer: the patient keeps their place, the doctor is paused."""
+    count = 0
+    for ticket in Ticket.objects.filter(
+        status=Ticket.Status.OFFERED, offer_expires_at__lte=now
+    ).select_related("opd"):
+        with transaction.atomic():
+            doctor_id = ticket.doctor_id
+            back = Ticket.objects.filter(
+                pk=ticket.pk, status=Ticket.Status.OFFERED, offer_expires_at__lte=now
+            ).update(
+                status=Ticket.Status.WAITING,
+                doctor=None,
+                offer_expires_at=None,
+                status_changed_at=now,
+            )
+            if not back:
+                continue
+            count += 1
+            if doctor_id is not None:
+                DoctorPresence.objects.filter(doctor_id=doctor_id).update(paused=True)
+            TicketEvent.objects.create(
+                ticket=ticket, kind=TicketEvent.Kind.OFFER_EXPIRED, at=now, doctor_id=doctor_id
+            )
+            broadcast.queue_changed(ticket.opd_id, joined=[ticket.key])
+            broadcast.ticket_changed(ticket.opd_id, ticket.key, {"status": Ticket.Status.WAITING})
+            if doctor_id:
+                broadcast.doctor_event(
+                    doctor_id, {"event": "offer_expired", "ticket": str(ticket.public_id)}
+                )
+    return count
+
+
+def expire_calls(now: datetime) -> tuple[int, int]:
+    """CALL NOW not answered in time: back to the head of the queue once, then a no-show."""
+    missed = no_show = 0
+    for ticket in Ticket.objects.filter(
+        status=Ticket.Status.CALLED, call_expires_at__lte=now
+    ).select_related("opd"):
+        with transaction.atomic():
+            doctor_id = ticket.doctor_id
+            if ticket.missed_calls == 0:
+                head = Ticket.objects.filter(
+                    opd_id=ticket.opd_id, status=Ticket.Status.WAITING, priority=ticket.priority
+                ).aggregate(first=Min("seq"))["first"]
+                new_seq = min(ticket.seq, head - 1) if head is not None else ticket.seq
+                changed = Ticket.objects.filter(
+                    pk=ticket.pk, status=Ticket.Status.CALLED, call_expires_at__lte=now
+                ).update(
+                    status=Ticket.Status.WAITING,
+                    doctor=None,
+                    call_expires_at=None,
+                    missed_calls=1,
+                    seq=new_seq,
+                    status_changed_at=now,
+                )
+                if not changed:
+                    continue
+                missed += 1
+                TicketEvent.objects.create(
+                    ticket=ticket, kind=TicketEvent.Kind.CALL_MISSED, at=now, doctor_id=doctor_id
+                )
+                new_key = (ticket.priority, new_seq)
+                broadcast.queue_changed(ticket.opd_id, joined=[new_key])
+                broadcast.ticket_changed(
+                    ticket.opd_id,
+                    ticket.key,
+                    {
+                        "status": Ticket.Status.WAITING,
+                        "reason": "call_missed",
+                        "key": list(new_key),
+                    },
+                )
+            else:
+                changed = Ticket.objects.filter(
+                    pk=ticket.pk, status=Ticket.Status.CALLED, call_expires_at__lte=now
+                ).update(
+                    status=Ticket.Status.NO_SHOW,
+                    doctor=None,
+                    call_expires_at=None,
+                    status_changed_at=now,
+                )
+                if not changed:
+                    continue
+                no_show += 1
+                TicketEvent.objects.create(
+                    ticket=ticket, kind=TicketEvent.Kind.NO_SHOW, at=now, doctor_id=doctor_id
+                )
+                broadcast.ticket_changed(
+                    ticket.opd_id, ticket.key, {"status": Ticket.Status.NO_SHOW}
+                )
+            if doctor_id:
+                broadcast.doctor_event(
+                    doctor_id, {"event": "call_missed", "ticket": str(ticket.public_id)}
+                )
+    return missed, no_show
+
+
+def drop_lost_doctors(now: datetime) -> int:
+    """A console silent past the grace period: off duty; offered patients return."""
+    stale = now - timedelta(seconds=settings.QUEUE_DOCTOR_GRACE_SECONDS)
+    lost = (
+        Doctor.objects.filter(shifts__ended_at=None)
+        .exclude(presence__console_seen_at__gte=stale)
+        .distinct()
+    )
+    count = 0
+    for doctor in lost:
+        # Going off duty everywhere returns the patients the doctor was offered or had called.
+        go_off_duty(doctor, reason=DutyShift.EndReason.DISCONNECTED, now=now)
+        count += 1
+    return count
+
+
+def drop_absent_patients(now: datetime) -> int:
+    """A waiting patient whose page has been closed past the grace period loses the place,
+    but only while the OPD is open (nobody is expected to watch a closed OPD's queue)."""
+    stale = now - timedelta(seconds=settings.QUEUE_PATIENT_AWAY_GRACE_SECONDS)
+    count = 0
+    for ticket in Ticket.objects.filter(
+        status=Ticket.Status.WAITING, patient_away_since__lte=stale
+    ).select_related("opd"):
+        if not opening_state(ticket.opd, now).is_open:
+            continue
+        with transaction.atomic():
+            gone = Ticket.objects.filter(
+                pk=ticket.pk, status=Ticket.Status.WAITING, patient_away_since__lte=stale
+            ).update(status=Ticket.Status.LEFT, status_changed_at=now)
+            if gone:
+                count += 1
+                TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.LEFT, at=now)
+                broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
+    return count
+
+
+def close_finished_days(now: datetime) -> int:
+    """Tokens still waiting when their OPD has closed and will not open again on the token's
+    day are closed, with an SMS. (An OPD open round the clock carries its queue over midnight.)
+    """
+    count = 0
+    for opd in (
+        Opd.objects.filter(tickets__status=Ticket.Status.WAITING)
+        .distinct()
+        .prefetch_related("hours")
+    ):
+        state = opening_state(opd, now)
+        if state.is_open:
+            continue
+        finished = Ticket.objects.filter(opd=opd, status=Ticket.Status.WAITING).select_related(
+            "booked_by", "opd"
+        )
+        if state.next_opening is not None:
+            finished = finished.filter(service_date__lt=state.next_opening.astimezone(IST).date())
+        for ticket in finished:
+            count += _close(ticket, now)
+    return count
+
+
+def _close(ticket: Ticket, now: datetime) -> int:
+    with transaction.atomic():
+        closed = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.WAITING).update(
+            status=Ticket.Status.CANCELLED, status_changed_at=now
+        )
+        if not closed:
+            return 0
+        TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CLOSED, at=now)
+        broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
+        broadcast.ticket_changed(
+            ticket.opd_id, ticket.key, {"status": Ticket.Status.CANCELLED, "reason": "closed"}
+        )
+        _sms(ticket, closed_message=True)
+    return 1
+
+
+def send_turn_near_sms(now: datetime) -> int:
+    """Once, when a patient's position reaches QUEUE_POSITION_SMS_AT."""
+    count = 0
+    limit = settings.QUEUE_POSITION_SMS_AT
+    opd_ids = (
+        Ticket.objects.filter(status=Ticket.Status.WAITING, position_sms_sent=False)
+        .values_list("opd_id", flat=True)
+        .distinct()
+    )
+    for opd_id in opd_ids:
+        head = list(
+            Ticket.objects.filter(opd_id=opd_id, status=Ticket.Status.WAITING)
+            .order_by("-priority", "seq")
+            .select_related("booked_by", "opd")[:limit]
+        )
+        for ticket in head:
+            if ticket.position_sms_sent:
+                continue
+            with transaction.atomic():
+                marked = Ticket.objects.filter(pk=ticket.pk, position_sms_sent=False).update(
+                    position_sms_sent=True
+                )
+                if marked:
+                    count += 1
+                    _sms(ticket, closed_message=False)
+    return count
+
+
+def _sms(ticket: Ticket, *, closed_message: bool) -> None:
+    account = ticket.booked_by
+    if not account.mobile:
+        return
+    with override(account.preferred_language or "en"):
+        if closed_message:
+            body = _(
+                "eSanjeevani: the OPD has closed for today and token %(token)s could not be "
+                "seen. Please book again on the next working day."
+            ) % {"token": ticket.token}
+        else:
+            body = _(
+                "eSanjeevani: your turn is near (token %(token)s). Please open the waiting room "
+                "now and keep it open."
+            ) % {"token": ticket.token}
+    queue_sms(to=account.mobile, body=body)

@@ -1,0 +1,211 @@
+"""From offer to the end of the visit: accept or skip, CALL NOW, end, cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import User
+from core.errors import Conflict
+from providers.models import Doctor
+from queues import broadcast
+from queues.models import Ticket, TicketEvent
+from queues.services.dispatch import dispatch_after_commit
+
+SKIP_REASONS = {
+    "other_speciality": gettext_lazy("Needs another speciality"),
+    "language": gettext_lazy("I do not speak the patient's language"),
+    "conflict_of_interest": gettext_lazy("Conflict of interest (e.g. a relative)"),
+    "other": gettext_lazy("Other reason"),
+}
+
+
+def _changed_elsewhere() -> Conflict:
+    return Conflict(
+        _("This patient's status changed a moment ago. The page will refresh."),
+        code="ticket_state_changed",
+    )
+
+
+def accept_offer(doctor: Doctor, ticket: Ticket, *, now: datetime | None = None) -> Ticket:
+    """The doctor takes the offered patient: the patient's page shows CALL NOW."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        deadline = now + timedelta(seconds=ticket.opd.call_window_seconds)
+        accepted = Ticket.objects.filter(
+            pk=ticket.pk, doctor=doctor, status=Ticket.Status.OFFERED
+        ).update(
+            status=Ticket.Status.CALLED,
+            offer_expires_at=None,
+            call_expires_at=deadline,
+            status_changed_at=now,
+        )
+        if not accepted:
+            raise _changed_elsewhere()
+        TicketEvent.objects.create(
+            ticket=ticket, kind=TicketEvent.Kind.ACCEPTED, at=now, actor=doctor.user, doctor=doctor
+        )
+        broadcast.ticket_changed(
+            ticket.opd_id,
+            ticket.key,
+            {"status": Ticket.Status.CALLED, "call_expires_at": deadline.isoformat()},
+        )
+        broadcast.doctor_event(doctor.pk, {"event": "accepted", "ticket": str(ticket.public_id)})
+    ticket.refresh_from_db()
+    return ticket
+
+
+def skip_offer(
+    doctor: Doctor, ticket: Ticket, *, reason: str, note: str = "", now: datetime | None = None
+) -> None:
+    """The doctor passes: the patient keeps their place and is not offered to them again."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = (
+            Ticket.objects.select_for_update()
+            .filter(pk=ticket.pk, doctor=doctor, status=Ticket.Status.OFFERED)
+            .first()
+        )
+        if locked is None:
+            raise _changed_elsewhere()
+        locked.status = Ticket.Status.WAITING
+        locked.doctor = None
+        locked.offer_expires_at = None
+        locked.status_changed_at = now
+        locked.skipped_by = sorted({*locked.skipped_by, doctor.pk})
+        locked.save(
+            update_fields=[
+                "status",
+                "doctor",
+                "offer_expires_at",
+                "status_changed_at",
+                "skipped_by",
+            ]
+        )
+        TicketEvent.objects.create(
+            ticket=locked,
+            kind=TicketEvent.Kind.SKIPPED,
+            at=now,
+            actor=doctor.user,
+            doctor=doctor,
+            detail={"reason": reason, "note": note[:200]},
+        )
+        broadcast.queue_changed(locked.opd_id, joined=[locked.key])
+        broadcast.ticket_changed(locked.opd_id, locked.key, {"status": Ticket.Status.WAITING})
+    dispatch_after_commit(opd_ids=[ticket.opd_id])
+
+
+def answer_call(account: User, ticket: Ticket, *, now: datetime | None = None) -> Ticket:
+    """The patient pressed CALL NOW in time: the consultation starts."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        answered = Ticket.objects.filter(
+            pk=ticket.pk, status=Ticket.Status.CALLED, call_expires_at__gt=now
+        ).update(
+            status=Ticket.Status.IN_CONSULTATION,
+            call_expires_at=None,
+            consult_started_at=now,
+            status_changed_at=now,
+        )
+        if not answered:
+            raise Conflict(
+                _("The call is no longer waiting for you. Your page shows what happens next."),
+                code="call_not_waiting",
+            )
+        TicketEvent.objects.create(
+            ticket=ticket,
+            kind=TicketEvent.Kind.ANSWERED,
+            at=now,
+            actor=account,
+            doctor_id=ticket.doctor_id,
+        )
+        broadcast.ticket_changed(
+            ticket.opd_id, ticket.key, {"status": Ticket.Status.IN_CONSULTATION}
+        )
+        if ticket.doctor_id:
+            broadcast.doctor_event(
+                ticket.doctor_id, {"event": "answered", "ticket": str(ticket.public_id)}
+            )
+    ticket.refresh_from_db()
+    return ticket
+
+
+def end_consultation(doctor: Doctor, ticket: Ticket, *, now: datetime | None = None) -> Ticket:
+    now = now or timezone.now()
+    with transaction.atomic():
+        ended = Ticket.objects.filter(
+            pk=ticket.pk, doctor=doctor, status=Ticket.Status.IN_CONSULTATION
+        ).update(status=Ticket.Status.COMPLETED, consult_ended_at=now, status_changed_at=now)
+        if not ended:
+            raise _changed_elsewhere()
+        TicketEvent.objects.create(
+            ticket=ticket, kind=TicketEvent.Kind.COMPLETED, at=now, actor=doctor.user, doctor=doctor
+        )
+        broadcast.ticket_changed(ticket.opd_id, ticket.key, {"status": Ticket.Status.COMPLETED})
+        broadcast.doctor_event(doctor.pk, {"event": "completed", "ticket": str(ticket.public_id)})
+    dispatch_after_commit(opd_ids=None)
+    ticket.refresh_from_db()
+    return ticket
+
+
+def cancel_ticket(account: User, ticket: Ticket, *, now: datetime | None = None) -> Ticket:
+    """The patient gives up their token (not once the consultation has started)."""
+    now = now or timezone.now()
+    cancellable = [Ticket.Status.WAITING, Ticket.Status.OFFERED, Ticket.Status.CALLED]
+    with transaction.atomic():
+        locked = (
+            Ticket.objects.select_for_update().filter(pk=ticket.pk, status__in=cancellable).first()
+        )
+        if locked is None:
+            raise Conflict(
+                _("This token can no longer be cancelled."), code="ticket_not_cancellable"
+            )
+        was_waiting = locked.status == Ticket.Status.WAITING
+        doctor_id = locked.doctor_id
+        Ticket.objects.filter(pk=locked.pk).update(
+            status=Ticket.Status.CANCELLED,
+            doctor=None,
+            offer_expires_at=None,
+            call_expires_at=None,
+            status_changed_at=now,
+        )
+        TicketEvent.objects.create(
+            ticket=locked,
+            kind=TicketEvent.Kind.CANCELLED,
+            at=now,
+            actor=account,
+            doctor_id=doctor_id,
+        )
+        if was_waiting:
+            broadcast.queue_changed(locked.opd_id, left=[locked.key])
+        broadcast.ticket_changed(locked.opd_id, locked.key, {"status": Ticket.Status.CANCELLED})
+        if doctor_id:
+            broadcast.doctor_event(
+                doctor_id, {"event": "cancelled", "ticket": str(locked.public_id)}
+            )
+    if doctor_id:
+        dispatch_after_commit(opd_ids=[locked.opd_id])
+    locked.refresh_from_db()
+    return locked
+
+
+def patient_present(ticket: Ticket) -> None:
+    """The patient's page is open: they can be offered to a doctor again."""
+    back = (
+        Ticket.objects.filter(pk=ticket.pk)
+        .exclude(patient_away_since=None)
+        .update(patient_away_since=None)
+    )
+    if back:
+        dispatch_after_commit(opd_ids=[ticket.opd_id])
+
+
+def patient_away(ticket: Ticket, *, now: datetime | None = None) -> None:
+    """The page closed: the place is kept for QUEUE_PATIENT_AWAY_GRACE_SECONDS."""
+    Ticket.objects.filter(pk=ticket.pk, patient_away_since=None, status__in=Ticket.ACTIVE).update(
+        patient_away_since=now or timezone.now()
+    )

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import time
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Role
+from providers.models import Doctor
+from queues.models import DoctorPresence, Opd, OpdHours
+from queues.services import duty
+from queues.services.dispatch import forget_cached_hours
+from tests.factories import DoctorFactory, PatientFactory, StaffFactory, state
+
+ALL_DAY = (time(0, 0), time.max)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_hours_cache():
+    forget_cached_hours()
+    yield
+    forget_cached_hours()
+
+
+def make_opd(code: str = "GM", *, state_code: str | None = "UP", hours=ALL_DAY, **fields) -> Opd:
+    opd = Opd.objects.create(
+        code=code,
+        name=f"Test {code} OPD",
+        state=state(state_code) if state_code else None,
+        **fields,
+    )
+    if hours is not None:
+        OpdHours.objects.bulk_create(
+            [OpdHours(opd=opd, weekday=d, opens_at=hours[0], closes_at=hours[1]) for d in range(7)]
+        )
+    return opd
+
+
+@pytest.fixture
+def opd(db) -> Opd:
+    return make_opd("TS")
+
+
+@pytest.fixture
+def on_duty() -> Callable[..., Doctor]:
+    """A doctor on duty for the given OPDs with a live console."""
+
+    def make(*opds: Opd, languages=("hi", "en"), **fields) -> Doctor:
+        doctor = DoctorFactory(languages=list(languages), **fields)
+        DoctorPresence.objects.create(doctor=doctor, console_seen_at=timezone.now())
+        duty.go_on_duty(doctor, [o.pk for o in opds])
+        return doctor
+
+    return make
+
+
+@pytest.fixture
+def patient_factory():
+    def make(**fields):
+        fields.setdefault("account__preferred_language", "en")
+        return PatientFactory(**fields)
+
+    return make
+
+
+@pytest.fixture
+def admin_of():
+    def make(code: str):
+        return StaffFactory(role=Role.STATE_ADMIN, state=state(code))
+
+    return make
