@@ -9,13 +9,14 @@ from typing import Any
 
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -84,6 +85,8 @@ def patient_signin(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def patient_code(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return _after_sign_in(request, _signed_in_user(request))
     challenge_id = request.session.get("otp_challenge")
     mobile = request.session.get("otp_mobile")
     if not challenge_id or not mobile:
@@ -106,6 +109,8 @@ def patient_code(request: HttpRequest) -> HttpResponse:
                 )
         else:
             next_url = request.session.get("otp_next") or ""
+            for key in ("otp_challenge", "otp_mobile", "otp_next"):
+                request.session.pop(key, None)
             login(request, sign_in.user, backend=MODEL_BACKEND)  # rotates the session key
             if next_url:
                 request.session["otp_next"] = next_url
@@ -113,7 +118,12 @@ def patient_code(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/patient_code.html",
-        {"form": form, "mobile": display_mobile(mobile), "masked": f"••••••{mobile[-4:]}"},
+        {
+            "form": form,
+            "mobile": display_mobile(mobile),
+            "masked": f"••••••{mobile[-4:]}",
+            "minutes": settings.OTP_TTL_SECONDS // 60,
+        },
     )
 
 
@@ -149,11 +159,9 @@ def staff_signin(request: HttpRequest) -> HttpResponse:
                 login(request, user, backend=MODEL_BACKEND)
                 return _after_sign_in(request, user)
             request.session["staff_pending"] = {"user": str(user.public_id), "at": time.time()}
-            return redirect(
-                reverse("accounts:staff-code") + f"?next={_safe_next(request, '')}"
-                if _safe_next(request, "")
-                else reverse("accounts:staff-code")
-            )
+            target = _safe_next(request, "")
+            query = f"?{urlencode({'next': target})}" if target else ""
+            return redirect(reverse("accounts:staff-code") + query)
     return render(request, "accounts/staff_signin.html", {"form": form})
 
 

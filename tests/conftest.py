@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -12,12 +13,24 @@ from patients.models import Patient
 from tests.factories import DoctorFactory, PatientFactory, StaffFactory, state
 
 
+def _clear_cache() -> None:
+    """Delete this run's keys only: the Redis database may be shared (broker, other runs)."""
+    backend = cache._cache if hasattr(cache, "_cache") else None
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    if backend is not None and hasattr(backend, "get_client") and prefix:
+        client = backend.get_client(None, write=True)
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters live in the (Redis) cache: every test starts from zero."""
-    cache.clear()
+    _clear_cache()
     yield
-    cache.clear()
+    _clear_cache()
 
 
 @pytest.fixture
