@@ -10,6 +10,7 @@ from accounts import api as accounts_api
 from core.api import reference
 from patients import api as patients_api
 from providers import api as providers_api
+from queues import api as queues_api
 
 router = SimpleRouter()
 router.register("family/members", patients_api.FamilyMemberViewSet, basename="family-member")
@@ -28,5 +29,29 @@ urlpatterns = [
     path("doctors/", providers_api.DoctorList.as_view(), name="doctors"),
     path("doctors/me/", providers_api.MyDoctorProfile.as_view(), name="my-doctor-profile"),
     path("facilities/", providers_api.FacilityList.as_view(), name="facilities"),
+    path("opds/", queues_api.OpdList.as_view(), name="opds"),
+    path("tickets/", queues_api.TicketList.as_view(), name="tickets"),
+    path("tickets/<uuid:ticket_id>/", queues_api.TicketStatus.as_view(), name="ticket"),
+    path("tickets/<uuid:ticket_id>/answer/", queues_api.TicketAnswer.as_view(), name="answer"),
+    path("tickets/<uuid:ticket_id>/cancel/", queues_api.TicketCancel.as_view(), name="cancel"),
+    path("console/", queues_api.ConsoleView.as_view(), name="console"),
+    path("console/duty/", queues_api.ConsoleDuty.as_view(), name="console-duty"),
+    path("console/heartbeat/", queues_api.ConsoleHeartbeat.as_view(), name="console-heartbeat"),
+    path("console/resume/", queues_api.ConsoleResume.as_view(), name="console-resume"),
+    path(
+        "console/tickets/<uuid:ticket_id>/accept/",
+        queues_api.ConsoleTicketAction.as_view(action="accept"),
+        name="console-accept",
+    ),
+    path(
+        "console/tickets/<uuid:ticket_id>/skip/",
+        queues_api.ConsoleTicketAction.as_view(action="skip"),
+        name="console-skip",
+    ),
+    path(
+        "console/tickets/<uuid:ticket_id>/end/",
+        queues_api.ConsoleTicketAction.as_view(action="end"),
+        name="console-end",
+    ),
     *router.urls,
 ]

@@ -14,3 +14,9 @@ os.environ.setdefault("CACHE_KEY_PREFIX", "esj-test")
 os.environ.setdefault("QUEUE_SWEEPER_IN_WEB", "0")
 
 from esanjeevani.settings import *  # noqa: F403
+
+# Tests render pages without running collectstatic first.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

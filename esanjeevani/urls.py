@@ -11,6 +11,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("patients.urls")),
+    path("", include("queues.urls")),
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("api/", include(("esanjeevani.api_urls", "api"))),
     path("admin/", admin.site.urls),

@@ -16,6 +16,8 @@ from patients import identifiers, services
 from patients.forms import FamilyMemberForm
 from patients.models import Patient
 from patients.selectors import account_holder_of, family_for, family_member_for
+from queues.models import Ticket
+from queues.selectors import tickets_for_account
 
 
 def _patient_account(request: HttpRequest) -> User | None:
@@ -63,7 +65,13 @@ def family(request: HttpRequest) -> HttpResponse:
     members = list(family_for(account))
     if not any(m.is_account_holder for m in members):
         return redirect("patients:welcome")
-    return render(request, "patients/family.html", {"members": members})
+    tickets = (
+        tickets_for_account(account)
+        .filter(status__in=Ticket.ACTIVE)
+        .select_related("opd", "patient")
+        .order_by("booked_at")
+    )
+    return render(request, "patients/family.html", {"members": members, "tickets": tickets})
 
 
 @login_required

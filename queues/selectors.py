@@ -158,6 +158,11 @@ def snapshot(ticket: Ticket) -> dict[str, Any]:
         "seconds_per_patient": per_patient,
         "estimated_wait_seconds": estimated_wait_seconds(position, doctors, per_patient),
         "call_expires_at": ticket.call_expires_at.isoformat() if ticket.call_expires_at else None,
+        "call_seconds_left": (
+            max(0, int((ticket.call_expires_at - timezone.now()).total_seconds()))
+            if ticket.call_expires_at and ticket.status == Ticket.Status.CALLED
+            else None
+        ),
         "opd_open": state.is_open,
         "opens_at": state.next_opening.isoformat() if state.next_opening else None,
         "missed_calls": ticket.missed_calls,
@@ -169,10 +174,10 @@ def _patient_line(ticket: Ticket) -> dict[str, Any]:
     return {
         "token": ticket.token,
         "age": ticket.patient.age_years,
-        "sex": ticket.patient.sex,
+        "sex": str(ticket.patient.get_sex_display()),
         "complaint": ticket.complaint[:140],
-        "language": ticket.language.code,
-        "priority": ticket.priority_reason or None,
+        "language": ticket.language.name,
+        "priority": str(ticket.get_priority_reason_display()) if ticket.priority_reason else None,
         "opd": ticket.opd.code,
     }
 

@@ -52,7 +52,11 @@ def accept_offer(doctor: Doctor, ticket: Ticket, *, now: datetime | None = None)
         broadcast.ticket_changed(
             ticket.opd_id,
             ticket.key,
-            {"status": Ticket.Status.CALLED, "call_expires_at": deadline.isoformat()},
+            {
+                "status": Ticket.Status.CALLED,
+                "call_expires_at": deadline.isoformat(),
+                "call_seconds_left": ticket.opd.call_window_seconds,
+            },
         )
         broadcast.doctor_event(doctor.pk, {"event": "accepted", "ticket": str(ticket.public_id)})
     ticket.refresh_from_db()

@@ -3,7 +3,7 @@ one patient family. Safe to run again: it updates what exists and creates what i
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +15,7 @@ from core.models import District, Language, State
 from patients.identifiers import new_patient_number
 from patients.models import Patient, Relationship, Sex
 from providers.models import Doctor, Facility, MedicalCouncil, Speciality
+from queues.models import Opd, OpdHours
 
 DEMO_MOBILE = "+919876543210"
 DEMO_PASSWORD = "sanjeevani-demo"  # noqa: S105 - printed for the local demo on purpose
@@ -68,6 +69,7 @@ class Command(BaseCommand):
             self._staff("admin.up", "Uttar Pradesh State Administrator", Role.STATE_ADMIN, up)
             self._staff("admin.national", "National Administrator", Role.NATIONAL_ADMIN, None)
             self._family(up, lucknow)
+            self._round_the_clock_opd(up)
         self._print_logins()
 
     def _staff(self, username: str, name: str, role: str, state: State | None) -> User:
@@ -130,13 +132,26 @@ class Command(BaseCommand):
                 },
             )
 
+    def _round_the_clock_opd(self, state: State) -> None:
+        """The demo state's general OPD stays open day and night, so the demo works at any
+        hour; real hours are set by each state's administrator."""
+        opd = Opd.objects.get(state=state, code="GM")
+        opd.hours.all().delete()
+        OpdHours.objects.bulk_create(
+            [
+                OpdHours(opd=opd, weekday=day, opens_at=time.min, closes_at=time.max)
+                for day in range(7)
+            ]
+        )
+
     def _print_logins(self) -> None:
         where = "SMS_FILE_PATH" if "File" in settings.SMS_BACKEND else "this console"
         self.stdout.write(
             "\nDemo sign-ins\n"
             "  Patient family (4 members):  mobile 98765 43210 at /signin/ "
             f"- the one-time code appears in {where}\n"
-            f"  Doctor, General Medicine:    dr.asha / {DEMO_PASSWORD}   at /staff/signin/\n"
+            f"  Doctor, General Medicine:    dr.asha / {DEMO_PASSWORD}   at /staff/signin/, "
+            "then /console/\n"
             f"  Doctor, Paediatrics:         dr.imran / {DEMO_PASSWORD}\n"
             f"  State administrator (UP):    admin.up / {DEMO_PASSWORD}\n"
             f"  National administrator:      admin.national / {DEMO_PASSWORD}  (also /admin/)\n"

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from core.clock import IST
+from queues.attachments import CheckedUpload, check_upload
+from queues.hours import opening_state, opens_later_today
+from queues.models import Opd, Ticket
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[CheckedUpload]:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if len(files) > settings.ATTACHMENT_MAX_FILES:
+            raise ValidationError(
+                _("At most %(count)d files.") % {"count": settings.ATTACHMENT_MAX_FILES}
+            )
+        return [check_upload(f) for f in files]
+
+
+def opd_label(opd: Opd, now: Any) -> str:
+    state = opening_state(opd, now)
+    if state.is_open:
+        when = gettext("open now")
+    elif opens_later_today(state, now) and state.next_opening:
+        when = gettext("opens today at %(time)s") % {
+            "time": date_format(state.next_opening.astimezone(IST), "TIME_FORMAT")
+        }
+    elif state.next_opening:
+        when = gettext("closed, opens %(when)s") % {
+            "when": date_format(state.next_opening.astimezone(IST), "DATETIME_FORMAT")
+        }
+    else:
+        when = gettext("closed")
+    return f"{opd.display_name} ({when})"
+
+
+class BookingForm(forms.Form):
+    opd = forms.ChoiceField(label=_("OPD"), widget=forms.RadioSelect)
+    complaint = forms.CharField(
+        label=_("What is the problem?"),
+        min_length=3,
+        max_length=1000,
+        help_text=_("For example: fever and cough for three days."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    priority_reason = forms.ChoiceField(
+        label=_("Priority (optional)"),
+        required=False,
+        choices=[
+            ("", _("None")),
+            (Ticket.PriorityReason.PREGNANT, _("Pregnant")),
+            (Ticket.PriorityReason.DISABILITY, _("Person with disability")),
+        ],
+        help_text=_("Patients aged 60 or more get priority automatically."),
+        widget=forms.RadioSelect,
+    )
+    documents = MultipleFileField(
+        label=_("Earlier prescriptions or test reports (optional)"),
+        required=False,
+        help_text=_("PDF, JPEG or PNG, up to %(count)d files of %(mb)d MB each.")
+        % {
+            "count": settings.ATTACHMENT_MAX_FILES,
+            "mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        },
+    )
+
+    def __init__(self, *args: Any, opds: list[Opd], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        now = timezone.now()
+        self.opds = {str(opd.public_id): opd for opd in opds}
+        field = self.fields["opd"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(key, opd_label(opd, now)) for key, opd in self.opds.items()]
+
+    def clean_opd(self) -> Opd:
+        return self.opds[self.cleaned_data["opd"]]

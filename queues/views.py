@@ -1,0 +1,271 @@
+"""Pages: booking, the waiting room, the doctor's console, and shared records."""
+
+from __future__ import annotations
+
+import math
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.forms import add_service_error
+from accounts.models import User
+from core.errors import NotFound, ServiceError
+from core.ids import parse_uuid
+from patients.selectors import family_for, family_member_for
+from providers.models import Doctor
+from queues import selectors
+from queues.api import refuse_oversized_upload
+from queues.forms import BookingForm
+from queues.hours import opening_state
+from queues.models import Attachment, Opd, Ticket
+from queues.services import duty, visits
+from queues.services.booking import book
+
+
+def _account(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) and user.is_patient else None
+
+
+@login_required
+def choose_member(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    if account is None:
+        return redirect("accounts:staff-home")
+    members = list(family_for(account))
+    if len(members) == 1:
+        return redirect("queues:book", member_id=members[0].public_id)
+    return render(request, "queues/choose_member.html", {"members": members})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def book_consultation(request: HttpRequest, member_id: str) -> HttpResponse:
+    account = _account(request)
+    if account is None:
+        return redirect("accounts:staff-home")
+    member = family_member_for(account, member_id)
+    if request.method == "POST":
+        refuse_oversized_upload(request)
+    now = timezone.now()
+    # Open OPDs first, then those opening later today, then the rest.
+    opds = sorted(
+        selectors.opds_for_patient(member),
+        key=lambda opd: (not opening_state(opd, now).is_open, opd.display_name),
+    )
+    form = BookingForm(request.POST or None, request.FILES or None, opds=opds)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = book(
+                account=account,
+                patient=member,
+                opd=data["opd"],
+                complaint=data["complaint"].strip(),
+                priority_reason=data["priority_reason"],
+                uploads=data["documents"],
+            )
+        except ServiceError as error:
+            add_service_error(form, error)
+            existing = error.extra.get("ticket")
+            if existing:
+                return redirect("queues:waiting", ticket_id=existing)
+        else:
+            messages.success(
+                request,
+                _("Your token is %(token)s. Keep this page open.") % {"token": ticket.token},
+            )
+            return redirect("queues:waiting", ticket_id=ticket.public_id)
+    return render(request, "queues/book.html", {"form": form, "member": member})
+
+
+@login_required
+def waiting_room(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    account = _account(request)
+    if account is None:
+        return redirect("accounts:staff-home")
+    ticket = selectors.ticket_for_account(account, ticket_id)
+    if ticket.is_active:
+        visits.patient_present(ticket)
+    snapshot = selectors.snapshot(ticket)
+    eta = snapshot["estimated_wait_seconds"]
+    return render(
+        request,
+        "queues/waiting.html",
+        {
+            "ticket": ticket,
+            "snapshot": snapshot,
+            "eta_minutes": None if eta is None else max(1, math.ceil(eta / 60)),
+            "strings": waiting_room_strings(),
+        },
+    )
+
+
+def waiting_room_strings() -> dict[str, str]:
+    """What waiting.js says, translated here (the page's language)."""
+    return {
+        "waiting": _(
+            "You are in the queue. Keep this page open; we will alert you when the doctor is ready."
+        ),
+        "offered": _("A doctor is about to call you. Stay on this page."),
+        "called": _("The doctor is ready. Press CALL NOW."),
+        "in_consultation": _("You are in the consultation."),
+        "completed": _("Your consultation has ended."),
+        "no_show": _(
+            "The call was not answered in time, so this token has closed. Please book again."
+        ),
+        "left": _(
+            "You were away from the waiting room too long, so this token has closed. "
+            "Please book again."
+        ),
+        "cancelled": _("This token is closed."),
+        "call_missed": _(
+            "You missed the call. You are back at the front of the queue: stay on this page."
+        ),
+        "eta_none": _("when a doctor comes on duty"),
+        "eta_soon": _("less than a minute"),
+        "eta_minutes": _("about {minutes} minutes"),
+        "live": _("Live updates are on."),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "polling": _("Live updates are unavailable; checking every few seconds."),
+        "alerts_on": _("Sound and notifications are on."),
+        "notify_title": _("The doctor is ready"),
+        "notify_body": _("Open eSanjeevani and press CALL NOW."),
+    }
+
+
+@login_required
+@require_POST
+def answer(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    account = _account(request)
+    if account is None:
+        return redirect("accounts:staff-home")
+    ticket = selectors.ticket_for_account(account, ticket_id)
+    try:
+        visits.answer_call(account, ticket)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("queues:waiting", ticket_id=ticket.public_id)
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    account = _account(request)
+    if account is None:
+        return redirect("accounts:staff-home")
+    ticket = selectors.ticket_for_account(account, ticket_id)
+    try:
+        visits.cancel_ticket(account, ticket)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, _("Token %(token)s was cancelled.") % {"token": ticket.token})
+    return redirect("patients:family")
+
+
+# --- Doctor console -----------------------------------------------------------------------
+
+
+@login_required(login_url="accounts:staff-signin")
+@require_http_methods(["GET", "POST"])
+def console(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    doctor = selectors.doctor_of(user)
+    if doctor is None:
+        return redirect("accounts:staff-home")
+    if request.method == "POST":
+        try:
+            _console_post(request, doctor)
+        except ServiceError as error:
+            messages.error(request, error.message)
+        return redirect("queues:console")
+    duty.heartbeat(doctor)
+    return render(request, "queues/console.html", _console_context(doctor))
+
+
+@login_required(login_url="accounts:staff-signin")
+def console_panel(request: HttpRequest) -> HttpResponse:
+    """The console's live part, re-rendered when the socket says something changed."""
+    user = request.user
+    assert isinstance(user, User)
+    doctor = selectors.doctor_of(user)
+    if doctor is None:
+        raise NotFound(_("This account has no doctor profile."))
+    return render(request, "queues/console_panel.html", _console_context(doctor))
+
+
+def _console_context(doctor: Doctor) -> dict[str, object]:
+    return {
+        "summary": selectors.console_summary(doctor),
+        "skip_reasons": list(visits.SKIP_REASONS.items()),
+        "strings": {
+            "live": _("Live updates are on."),
+            "reconnecting": _("Connection lost. Reconnecting…"),
+            "offer_title": _("New patient"),
+            "offer_body": _("A patient has been offered to you."),
+            "alerts_on": _("Sound and notifications are on."),
+        },
+    }
+
+
+def _console_post(request: HttpRequest, doctor: Doctor) -> None:
+    action = request.POST.get("action", "")
+    if action == "duty":
+        ids = [parsed for parsed in map(parse_uuid, request.POST.getlist("opds")) if parsed]
+        pks = list(Opd.objects.filter(public_id__in=ids).values_list("pk", flat=True))
+        if pks:
+            duty.go_on_duty(doctor, pks)
+        else:
+            duty.go_off_duty(doctor)
+    elif action == "resume":
+        duty.resume(doctor)
+    elif action in {"accept", "skip", "end"}:
+        ticket = selectors.ticket_for_doctor(doctor, request.POST.get("ticket", ""))
+        if action == "accept":
+            visits.accept_offer(doctor, ticket)
+        elif action == "skip":
+            reason = request.POST.get("reason", "")
+            if reason not in visits.SKIP_REASONS:
+                raise ServiceError(_("Choose a reason for skipping."), code="invalid")
+            visits.skip_offer(
+                doctor, ticket, reason=reason, note=request.POST.get("note", "")[:200]
+            )
+        else:
+            visits.end_consultation(doctor, ticket)
+
+
+@login_required
+def attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
+    """A shared record: for the patient's family and the doctor the patient was assigned to."""
+    user = request.user
+    assert isinstance(user, User)
+    parsed = parse_uuid(attachment_id)
+    found = (
+        Attachment.objects.select_related("ticket").filter(public_id=parsed).first()
+        if parsed
+        else None
+    )
+    if found is None or not _may_see(user, found.ticket):
+        raise NotFound(_("No such document."))
+    response = FileResponse(
+        found.file.open("rb"),
+        as_attachment=True,
+        filename=found.original_name,
+        content_type=found.content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _may_see(user: User, ticket: Ticket) -> bool:
+    if user.is_patient:
+        return selectors.tickets_for_account(user).filter(pk=ticket.pk).exists()
+    doctor = selectors.doctor_of(user)
+    return doctor is not None and selectors.tickets_for_doctor(doctor).filter(pk=ticket.pk).exists()

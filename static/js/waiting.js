@@ -1,0 +1,285 @@
+// The waiting room: live position over a WebSocket, with a polling fallback.
+//
+// The server broadcasts each queue change once per OPD as the keys ([priority, seq]) of tickets
+// that joined or left; this page works out its own position from them and asks for a full
+// snapshot now and then to stay exact. Protocol: docs/waiting-room.md.
+
+const root = document.querySelector("[data-waiting-room]");
+const strings = JSON.parse(document.getElementById("waiting-strings")?.textContent || "{}");
+
+const FINAL = new Set(["completed", "cancelled", "no_show", "left"]);
+const PING_MS = 20000;
+const PONG_TIMEOUT_MS = 10000;
+const RESYNC_MS = 30000;
+const POLL_MS = 5000;
+
+const $ = (selector) => document.querySelector(selector);
+const state = {
+  status: null,
+  key: null,
+  position: null,
+  waiting: 0,
+  doctors: 0,
+  perPatient: 360,
+  callDeadline: null,
+};
+
+let socket = null;
+let failures = 0;
+let pingTimer = null;
+let pongTimer = null;
+let resyncTimer = null;
+let pollTimer = null;
+let countdownTimer = null;
+let stopped = false;
+let audio = null;
+
+function setText(selector, text) {
+  const node = $(selector);
+  if (node && node.textContent !== String(text)) node.textContent = text;
+}
+
+function etaText() {
+  if (state.position === null || state.doctors === 0) return strings.eta_none;
+  const seconds = Math.ceil(state.position / state.doctors) * state.perPatient;
+  if (seconds < 60) return strings.eta_soon;
+  return strings.eta_minutes.replace("{minutes}", Math.ceil(seconds / 60));
+}
+
+function render() {
+  const active = !FINAL.has(state.status);
+  const facts = $(".queue-facts");
+  if (facts) facts.hidden = !active || state.status !== "waiting";
+  setText("[data-position]", state.position ?? "–");
+  setText("[data-waiting]", state.waiting);
+  setText("[data-doctors]", state.doctors);
+  setText("[data-eta]", etaText());
+  if (strings[state.status]) setText("[data-status-text]", strings[state.status]);
+  $("#call").hidden = state.status !== "called";
+  $("#in-call").hidden = state.status !== "in_consultation";
+  if (state.status === "called") startCountdown();
+}
+
+function startCountdown() {
+  if (countdownTimer || state.callDeadline === null) return;
+  const tick = () => {
+    const left = Math.max(0, Math.round((state.callDeadline - Date.now()) / 1000));
+    setText("[data-countdown]", left);
+    if (left === 0 || state.status !== "called") {
+      clearInterval(countdownTimer);
+      countdownTimer = null;
+    }
+  };
+  tick();
+  countdownTimer = setInterval(tick, 1000);
+}
+
+function applySnapshot(snapshot) {
+  const was = state.status;
+  state.status = snapshot.status;
+  state.key = snapshot.key;
+  state.position = snapshot.position;
+  state.waiting = snapshot.waiting;
+  state.doctors = snapshot.doctors_on_duty;
+  state.perPatient = snapshot.seconds_per_patient;
+  if (snapshot.call_seconds_left !== null && snapshot.call_seconds_left !== undefined) {
+    state.callDeadline = Date.now() + snapshot.call_seconds_left * 1000;
+  }
+  render();
+  if (state.status === "called" && was !== "called") alertPatient();
+  if (FINAL.has(state.status)) stop();
+}
+
+function ahead(priority, seq) {
+  const [myPriority, mySeq] = state.key;
+  return priority > myPriority || (priority === myPriority && seq < mySeq);
+}
+
+function applyChanges(changes) {
+  if (state.status !== "waiting" || !state.key) return;
+  for (const [op, priority, seq] of changes) {
+    const delta = op === "+" ? 1 : -1;
+    state.waiting = Math.max(0, state.waiting + delta);
+    if (ahead(priority, seq)) state.position = Math.max(1, (state.position ?? 1) + delta);
+  }
+  render();
+}
+
+function applyTicket(update) {
+  const was = state.status;
+  if (update.key) state.key = update.key;
+  if (update.status) state.status = update.status;
+  if (update.call_seconds_left !== undefined) {
+    state.callDeadline = Date.now() + update.call_seconds_left * 1000;
+  }
+  render();
+  if (update.reason === "call_missed") setText("[data-status-text]", strings.call_missed);
+  if (state.status === "called" && was !== "called") alertPatient();
+  if (state.status === "waiting") resync();
+  if (FINAL.has(state.status)) stop();
+}
+
+function alertPatient() {
+  try {
+    if (audio) {
+      for (let i = 0; i < 3; i += 1) {
+        const tone = audio.createOscillator();
+        const gain = audio.createGain();
+        tone.frequency.value = 880;
+        tone.connect(gain).connect(audio.destination);
+        gain.gain.setValueAtTime(0.3, audio.currentTime + i * 0.5);
+        tone.start(audio.currentTime + i * 0.5);
+        tone.stop(audio.currentTime + i * 0.5 + 0.3);
+      }
+    }
+    if ("Notification" in window && Notification.permission === "granted") {
+      new Notification(strings.notify_title, { body: strings.notify_body, tag: "call-now" });
+    }
+    navigator.vibrate?.([300, 200, 300, 200, 300]);
+  } catch (error) {
+    console.warn("alert failed", error);
+  }
+  $("[data-testid=call-now]")?.focus();
+}
+
+function send(message) {
+  if (socket && socket.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+  return false;
+}
+
+function resync() {
+  if (!send({ type: "resync" })) poll();
+}
+
+function onMessage(event) {
+  let message;
+  try {
+    message = JSON.parse(event.data);
+  } catch {
+    return;
+  }
+  switch (message.type) {
+    case "snapshot":
+      applySnapshot(message);
+      break;
+    case "queue":
+      applyChanges(message.changes || []);
+      break;
+    case "ticket":
+      applyTicket(message);
+      break;
+    case "pong":
+      clearTimeout(pongTimer);
+      break;
+    case "error":
+      console.warn("waiting room:", message.code, message.message);
+      break;
+    default:
+      break;
+  }
+}
+
+function clearTimers() {
+  clearInterval(pingTimer);
+  clearTimeout(pongTimer);
+  clearInterval(resyncTimer);
+}
+
+function connect() {
+  if (stopped) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
+  socket.addEventListener("open", () => {
+    failures = 0;
+    stopPolling();
+    setText("[data-connection]", strings.live);
+    pingTimer = setInterval(() => {
+      send({ type: "ping" });
+      clearTimeout(pongTimer);
+      // Some browsers never report a dropped connection: no pong, no connection.
+      pongTimer = setTimeout(() => socket.close(), PONG_TIMEOUT_MS);
+    }, PING_MS);
+    resyncTimer = setInterval(resync, RESYNC_MS + Math.random() * 5000);
+  });
+  socket.addEventListener("message", onMessage);
+  socket.addEventListener("close", (event) => {
+    clearTimers();
+    if (stopped) return;
+    if (event.code >= 4400 && event.code < 4500) {
+      // Refused for good (signed out, not yours, closed): show the last known state.
+      poll();
+      return;
+    }
+    failures += 1;
+    setText("[data-connection]", failures > 2 ? strings.polling : strings.reconnecting);
+    if (failures > 2) startPolling();
+    const delay = Math.min(15000, 1000 * 2 ** Math.min(failures, 4)) + Math.random() * 1000;
+    setTimeout(connect, delay);
+  });
+}
+
+async function poll() {
+  try {
+    const response = await fetch(root.dataset.statusUrl, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (response.ok) applySnapshot(await response.json());
+  } catch (error) {
+    console.warn("status check failed", error);
+  }
+}
+
+function startPolling() {
+  if (!pollTimer) pollTimer = setInterval(poll, POLL_MS);
+}
+
+function stopPolling() {
+  clearInterval(pollTimer);
+  pollTimer = null;
+}
+
+function stop() {
+  stopped = true;
+  clearTimers();
+  stopPolling();
+  if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000);
+  const facts = $(".queue-facts");
+  if (facts) facts.hidden = true;
+}
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+async function answer(event) {
+  event.preventDefault();
+  if (send({ type: "answer" })) return;
+  const response = await fetch(root.dataset.answerUrl, {
+    method: "POST",
+    headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+    credentials: "same-origin",
+  });
+  if (response.ok) applySnapshot(await response.json());
+  else poll();
+}
+
+function enableAlerts(event) {
+  const AudioContext = window.AudioContext || window.webkitAudioContext;
+  if (AudioContext && !audio) audio = new AudioContext();
+  if ("Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission();
+  }
+  event.currentTarget.textContent = strings.alerts_on;
+}
+
+if (root) {
+  document.querySelector("[data-answer-form]")?.addEventListener("submit", answer);
+  document.querySelector("[data-enable-alerts]")?.addEventListener("click", enableAlerts);
+  if ("WebSocket" in window) connect();
+  else startPolling();
+}
