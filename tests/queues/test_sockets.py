@@ -234,7 +234,8 @@ def test_a_process_joins_each_opd_group_once_however_many_sockets():
     opd = make_opd("SK")
     tickets = [booked(opd) for _ in range(3)]
     cookies = [session_cookie(t.patient.account) for t in tickets]
-    client = redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0])
+    hosts: list[str] = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
+    client = redis.Redis.from_url(hosts[0])
 
     async def scenario():
         comms = []
@@ -244,7 +245,8 @@ def test_a_process_joins_each_opd_group_once_however_many_sockets():
             await receive(comm, "snapshot")
             comms.append(comm)
         group = f"asgi__group__opd.{opd.pk}"
-        subscribers = dict(client.pubsub_numsub(group))[group.encode()]
+        counts: list[tuple[bytes, int]] = client.pubsub_numsub(group)  # type: ignore[assignment]
+        subscribers = dict(counts)[group.encode()]
         assert subscribers == 1
         for comm in comms:
             await comm.disconnect()
