@@ -234,8 +234,7 @@ def test_a_process_joins_each_opd_group_once_however_many_sockets():
     opd = make_opd("SK")
     tickets = [booked(opd) for _ in range(3)]
     cookies = [session_cookie(t.patient.account) for t in tickets]
-    hosts: list[str] = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
-    client = redis.Redis.from_url(hosts[0])
+    client = redis.Redis.from_url(settings.REDIS_URL)
 
     async def scenario():
         comms = []
