@@ -191,6 +191,12 @@ def staff_code(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/staff_code.html", {"form": form})
 
 
+def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """The admin site signs in through staff sign-in, so an enrolled second factor applies."""
+    target = _safe_next(request, "/admin/")
+    return redirect(f"{reverse('accounts:staff-signin')}?{urlencode({'next': target})}")
+
+
 @require_POST
 def signout(request: HttpRequest) -> HttpResponse:
     logout(request)

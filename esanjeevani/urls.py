@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
+from accounts.views import admin_login
 from core import views as core_views
 
-admin.site.site_header = "eSanjeevani administration"
+admin.site.site_header = _("eSanjeevani administration")
+admin.site.site_title = _("eSanjeevani administration")
+admin.site.login = admin_login  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", core_views.home, name="home"),

@@ -79,7 +79,8 @@ class Command(BaseCommand):
         user.full_name = name
         user.role = role
         user.state = state
-        user.is_staff = role == Role.NATIONAL_ADMIN
+        # Administrators use the admin site (a state's administrator sees its OPDs only).
+        user.is_staff = role in (Role.NATIONAL_ADMIN, Role.STATE_ADMIN)
         user.is_superuser = role == Role.NATIONAL_ADMIN
         user.set_password(DEMO_PASSWORD)
         user.save()
@@ -153,6 +154,6 @@ class Command(BaseCommand):
             f"  Doctor, General Medicine:    dr.asha / {DEMO_PASSWORD}   at /staff/signin/, "
             "then /console/\n"
             f"  Doctor, Paediatrics:         dr.imran / {DEMO_PASSWORD}\n"
-            f"  State administrator (UP):    admin.up / {DEMO_PASSWORD}\n"
+            f"  State administrator (UP):    admin.up / {DEMO_PASSWORD}  (OPD hours at /admin/)\n"
             f"  National administrator:      admin.national / {DEMO_PASSWORD}  (also /admin/)\n"
         )
