@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import OtpChallenge, Role, User
 from core import ratelimit
@@ -41,6 +42,14 @@ def _new_code() -> str:
     return f"{secrets.randbelow(10**settings.OTP_LENGTH):0{settings.OTP_LENGTH}d}"
 
 
+def _wait_message(seconds: int) -> str:
+    return ngettext(
+        "Please wait %(seconds)d second before asking for another code.",
+        "Please wait %(seconds)d seconds before asking for another code.",
+        seconds,
+    ) % {"seconds": seconds}
+
+
 def _check_send_limits(mobile: str, client: str) -> None:
     now = timezone.now()
     retry = ratelimit.hit(
@@ -60,23 +69,25 @@ def _check_send_limits(mobile: str, client: str) -> None:
     if recent and recent[-1] + cooldown > now:
         wait = int((recent[-1] + cooldown - now).total_seconds()) + 1
         raise TooManyRequests(
-            _("Please wait %(seconds)d seconds before asking for another code.")
-            % {"seconds": wait},
+            _wait_message(wait),
             retry_after=wait,
             code="otp_cooldown",
         )
     if len(recent) >= settings.OTP_MAX_PER_MOBILE_PER_HOUR:
         wait = int((recent[0] + timedelta(hours=1) - now).total_seconds()) + 1
         raise TooManyRequests(
-            _("Too many codes were sent to this number. Try again in %(minutes)d minutes.")
+            ngettext(
+                "Too many codes were sent to this number. Try again in %(minutes)d minute.",
+                "Too many codes were sent to this number. Try again in %(minutes)d minutes.",
+                max(1, wait // 60),
+            )
             % {"minutes": max(1, wait // 60)},
             retry_after=wait,
         )
     # Two requests racing past the checks above: only one wins the cool-down slot.
     if not cache.add(f"otp-send:{mobile}", 1, timeout=settings.OTP_RESEND_COOLDOWN_SECONDS):
         raise TooManyRequests(
-            _("Please wait %(seconds)d seconds before asking for another code.")
-            % {"seconds": settings.OTP_RESEND_COOLDOWN_SECONDS},
+            _wait_message(settings.OTP_RESEND_COOLDOWN_SECONDS),
             retry_after=settings.OTP_RESEND_COOLDOWN_SECONDS,
             code="otp_cooldown",
         )

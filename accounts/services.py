@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate, user_logged_in, user_login_failed
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import STAFF_ROLES, User
@@ -18,9 +19,12 @@ def lockout_seconds() -> int:
 
 
 def locked_out_message() -> str:
-    return _("Too many failed sign-in attempts. Try again in %(minutes)d minutes.") % {
-        "minutes": max(1, lockout_seconds() // 60)
-    }
+    minutes = max(1, lockout_seconds() // 60)
+    return ngettext(
+        "Too many failed sign-in attempts. Try again in %(minutes)d minute.",
+        "Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def confirmed_totp_device(user: User) -> TOTPDevice | None:

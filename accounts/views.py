@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -102,10 +103,15 @@ def patient_code(request: HttpRequest) -> HttpResponse:
         except ServiceError as error:
             add_service_error(form, error, field="code")
             if "attempts_left" in error.extra:
+                left = int(str(error.extra["attempts_left"]))
                 messages.warning(
                     request,
-                    _("%(count)d attempts left for this code.")
-                    % {"count": error.extra["attempts_left"]},
+                    ngettext(
+                        "%(count)d attempt left for this code.",
+                        "%(count)d attempts left for this code.",
+                        left,
+                    )
+                    % {"count": left},
                 )
         else:
             next_url = request.session.get("otp_next") or ""

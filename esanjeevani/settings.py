@@ -192,6 +192,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Web processes sweep the waiting room every QUEUE_SWEEP_SECONDS once they serve a request;
+    # beat keeps the timers going when none has yet (e.g. right after a restart).
+    "sweep-queues": {"task": "queues.tasks.sweep_queues", "schedule": 5.0},
+}
 
 # --- Authentication -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from core.errors import Conflict
@@ -23,7 +24,11 @@ def add_family_member(*, account: User, data: dict[str, Any]) -> Patient:
         members = Patient.objects.filter(account=account, archived_at=None)
         if members.count() >= settings.FAMILY_MAX_MEMBERS:
             raise Conflict(
-                _("A family can have at most %(count)d members.")
+                ngettext(
+                    "A family can have at most %(count)d member.",
+                    "A family can have at most %(count)d members.",
+                    settings.FAMILY_MAX_MEMBERS,
+                )
                 % {"count": settings.FAMILY_MAX_MEMBERS},
                 code="family_full",
             )
