@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/esanjeevani")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
@@ -20,3 +22,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Uploaded records from tests go to a scratch directory, not the project's var/.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / "esanjeevani-test-media"
