@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.models import User
-from core.clock import IST, india_today
+from core.clock import IST
 from core.errors import Conflict
 from notifications.services import queue_sms
 from patients.models import Patient
@@ -83,7 +83,7 @@ def book(
         )
     _check_open(opd, now)
     priority, reason = priority_for(patient, priority_reason)
-    today = india_today()
+    today = now.astimezone(IST).date()
     try:
         with transaction.atomic():
             day, _created = OpdDay.objects.get_or_create(opd=opd, service_date=today)
