@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -11,7 +12,9 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import STAFF_ROLES, User
+from core import ratelimit
 from core.errors import Invalid, TooManyRequests
+from core.http import client_address
 
 
 def lockout_seconds() -> int:
@@ -32,16 +35,33 @@ def confirmed_totp_device(user: User) -> TOTPDevice | None:
     return device
 
 
+def _client_failures_key(request: HttpRequest) -> str:
+    return f"staff-login-failures:{ratelimit.client_key(client_address(request))}"
+
+
 def check_staff_password(request: HttpRequest, *, username: str, password: str) -> User:
-    """First step of staff sign-in. django-axes counts failures per username and address."""
+    """First step of staff sign-in. django-axes locks a username after repeated failures; a
+    client address is locked after many more (see settings)."""
+    locked = TooManyRequests(locked_out_message(), retry_after=lockout_seconds(), code="locked_out")
+    failures = cache.get(_client_failures_key(request)) or 0
+    if failures >= settings.STAFF_LOGIN_MAX_FAILURES_PER_CLIENT:
+        raise locked
     user = authenticate(request, username=username.strip().lower(), password=password)
     if getattr(request, "axes_locked_out", False):
-        raise TooManyRequests(
-            locked_out_message(), retry_after=lockout_seconds(), code="locked_out"
-        )
+        raise locked
     if not isinstance(user, User) or user.role not in STAFF_ROLES:
+        _count_client_failure(request)
         raise Invalid(_("The username or password is not right."), code="invalid_credentials")
     return user
+
+
+def _count_client_failure(request: HttpRequest) -> None:
+    key = _client_failures_key(request)
+    cache.add(key, 0, timeout=lockout_seconds())
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=lockout_seconds())
 
 
 def check_second_factor(

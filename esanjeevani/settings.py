@@ -221,10 +221,13 @@ CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 LOGIN_URL = "accounts:patient-signin"
 LOGIN_REDIRECT_URL = "home"
 
-# Staff password sign-in: lock a username, or a client address, after repeated failures.
+# Staff password sign-in: a username locks after AXES_FAILURE_LIMIT failures; a client address
+# (often a whole hospital behind one NAT) after STAFF_LOGIN_MAX_FAILURES_PER_CLIENT, so a few
+# typos never lock out a hospital but password spraying from one address stops.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+STAFF_LOGIN_MAX_FAILURES_PER_CLIENT = env.int("STAFF_LOGIN_MAX_FAILURES_PER_CLIENT", default=30)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.throttling.axes_lockout_response"
 AXES_VERBOSE = False
