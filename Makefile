@@ -17,7 +17,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
 DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext docker-compose
 
-.PHONY: help run test lint typecheck pytest services system-packages messages demo-history clean
+.PHONY: help run test lint typecheck pytest services system-packages messages clean
 
 help:
 	@echo "make run   - set up and serve the app at http://$(HOST):$(PORT) (SQLite unless DATABASE_URL/REDIS_URL are set)"
@@ -36,9 +36,9 @@ $(VAR)/secret_key:
 	@mkdir -p $(VAR)
 	@umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-messages: $(VENV)/.installed
+messages:
 	@command -v msgfmt >/dev/null || $(MAKE) system-packages DEBIAN_TEST_PACKAGES=gettext
-	$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
+	@for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; done
 
 run: export SECRET_KEY_FILE ?= $(CURDIR)/$(VAR)/secret_key
 run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
