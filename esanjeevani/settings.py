@@ -260,6 +260,19 @@ QUEUE_DEFAULT_CONSULT_SECONDS = env.int("QUEUE_DEFAULT_CONSULT_SECONDS", default
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
 
+# --- Video visits (see docs/signalling.md) -------------------------------------------------------
+# e.g. STUN_URLS=stun:turn.example.in:3478 and TURN_URLS (comma-separated) with
+#      turn:turn.example.in:3478?transport=udp, turn:turn.example.in:3478?transport=tcp and
+#      turns:turn.example.in:443?transport=tcp (TURN over TLS on 443 gets through strict firewalls)
+STUN_URLS: list[str] = env.list("STUN_URLS", default=[])
+TURN_URLS: list[str] = env.list("TURN_URLS", default=[])
+TURN_SECRET: str = env.str("TURN_SECRET", default="").strip()
+TURN_CREDENTIAL_TTL_SECONDS = env.int("TURN_CREDENTIAL_TTL_SECONDS", default=3600)
+if TURN_URLS and not TURN_SECRET:
+    raise ImproperlyConfigured(
+        "TURN_URLS is set but TURN_SECRET (coturn's static-auth-secret) is not."
+    )
+
 # --- SMS and email -------------------------------------------------------------------------------
 SMS_BACKEND: str = env.str("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
 SMS_FILE_PATH: str = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))

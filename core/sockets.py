@@ -1,0 +1,98 @@
+"""JSON WebSocket plumbing shared by every socket: limits, error frames, documented closes.
+
+Close codes used across the project (see docs/waiting-room.md and docs/signalling.md):
+4400 too many unreadable frames, 4401 not signed in, 4403 not allowed, 4404 not found for this
+account, 4409 no longer active, 4429 too many messages.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from core.errors import ServiceError
+
+MAX_FRAME = 4096
+MAX_BAD_FRAMES = 5
+RATE_WINDOW_SECONDS = 10.0
+RATE_LIMIT = 30
+
+CLOSE_MALFORMED = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_INACTIVE = 4409
+CLOSE_RATE_LIMITED = 4429
+
+
+def parse_frame(
+    text_data: str | None, max_frame: int = MAX_FRAME
+) -> tuple[str | None, dict[str, Any]]:
+    """``(error code, message)``: the code is None when the frame is a usable JSON object."""
+    if text_data is None:
+        return "text_only", {}
+    if len(text_data) > max_frame:
+        return "too_large", {}
+    try:
+        message = json.loads(text_data)
+    except ValueError:
+        return "malformed", {}
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "malformed", {}
+    return None, message
+
+
+class JsonSocket(AsyncWebsocketConsumer):
+    """JSON frames with limits: size, malformed frames, message rate; ``on_<type>`` handlers."""
+
+    handlers: frozenset[str] = frozenset()
+    max_frame = MAX_FRAME
+    rate_limit = RATE_LIMIT
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        self.bad_frames = 0
+        self.window_start = time.monotonic()
+        self.window_count = 0
+        await super().websocket_connect(message)
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content))
+
+    async def send_error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+
+    async def refuse(self, code: int) -> None:
+        """Accept, then close with a documented code (a refusal before accept loses the code)."""
+        await self.accept()
+        await self.close(code=code)
+
+    def _over_rate(self) -> bool:
+        now = time.monotonic()
+        if now - self.window_start > RATE_WINDOW_SECONDS:
+            self.window_start, self.window_count = now, 0
+        self.window_count += 1
+        return self.window_count > self.rate_limit
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self._over_rate():
+            await self.send_error("rate_limited", "Too many messages; slow down.")
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        problem, message = parse_frame(text_data, self.max_frame)
+        if problem is not None:
+            self.bad_frames += 1
+            await self.send_error(problem, "That message could not be read.")
+            if self.bad_frames >= MAX_BAD_FRAMES:
+                await self.close(code=CLOSE_MALFORMED)
+            return
+        kind = message["type"]
+        if kind not in self.handlers:
+            await self.send_error("unknown_type", f"Unknown message type {kind[:40]!r}.")
+            return
+        try:
+            await getattr(self, f"on_{kind}")(message)
+        except ServiceError as error:
+            await self.send_error(error.code, error.message, **error.extra)
