@@ -25,3 +25,5 @@ STORAGES = {
 
 # Uploaded records from tests go to a scratch directory, not the project's var/.
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "esanjeevani-test-media"
+STATIC_ROOT = Path(tempfile.gettempdir()) / "esanjeevani-test-static"
+STATIC_ROOT.mkdir(exist_ok=True)
