@@ -5,5 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from queues.routing import websocket_urlpatterns as queue_patterns
+from video.routing import websocket_urlpatterns as call_patterns
 
-websocket_urlpatterns: list[Any] = [*queue_patterns]
+websocket_urlpatterns: list[Any] = [*queue_patterns, *call_patterns]

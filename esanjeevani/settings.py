@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "patients",
     "providers",
     "queues",
+    "video",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +269,9 @@ STUN_URLS: list[str] = env.list("STUN_URLS", default=[])
 TURN_URLS: list[str] = env.list("TURN_URLS", default=[])
 TURN_SECRET: str = env.str("TURN_SECRET", default="").strip()
 TURN_CREDENTIAL_TTL_SECONDS = env.int("TURN_CREDENTIAL_TTL_SECONDS", default=3600)
+# Signalling messages one call socket may send in 10 s before it is cut off (a call needs a
+# few dozen; the relay benchmark raises it to measure the relay itself).
+CALL_MESSAGES_PER_10_SECONDS = env.int("CALL_MESSAGES_PER_10_SECONDS", default=600)
 if TURN_URLS and not TURN_SECRET:
     raise ImproperlyConfigured(
         "TURN_URLS is set but TURN_SECRET (coturn's static-auth-secret) is not."

@@ -37,6 +37,11 @@ def console_doctor_group(doctor_id: int) -> str:
     return f"console.doctor.{doctor_id}"
 
 
+def call_group(ticket_id: int) -> str:
+    """The video call room of one ticket (see video.consumers)."""
+    return f"call.{ticket_id}"
+
+
 def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -73,3 +78,8 @@ def ticket_changed(opd_id: int, key: tuple[int, int], payload: dict[str, Any]) -
 
 def doctor_event(doctor_id: int, payload: dict[str, Any]) -> None:
     after_commit(console_doctor_group(doctor_id), {"type": "doctor.event", "payload": payload})
+
+
+def call_closed(ticket_id: int, status: str) -> None:
+    """The ticket left the states in which its call room is open: close the room."""
+    after_commit(call_group(ticket_id), {"type": "call.closed", "status": status})

@@ -84,6 +84,7 @@ def return_offered_tickets(doctor: Doctor, *, now: datetime, kind: str) -> list[
         )
         if returned:
             TicketEvent.objects.create(ticket=ticket, kind=kind, at=now, doctor=doctor)
+            broadcast.call_closed(ticket.pk, Ticket.Status.WAITING)
             broadcast.queue_changed(ticket.opd_id, joined=[ticket.key])
             broadcast.ticket_changed(
                 ticket.opd_id, ticket.key, {"status": Ticket.Status.WAITING, "reason": kind}

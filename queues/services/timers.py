@@ -112,6 +112,7 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                 if not changed:
                     continue
                 missed += 1
+                broadcast.call_closed(ticket.pk, Ticket.Status.WAITING)
                 TicketEvent.objects.create(
                     ticket=ticket, kind=TicketEvent.Kind.CALL_MISSED, at=now, doctor_id=doctor_id
                 )
@@ -138,6 +139,7 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                 if not changed:
                     continue
                 no_show += 1
+                broadcast.call_closed(ticket.pk, Ticket.Status.NO_SHOW)
                 TicketEvent.objects.create(
                     ticket=ticket, kind=TicketEvent.Kind.NO_SHOW, at=now, doctor_id=doctor_id
                 )

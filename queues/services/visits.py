@@ -150,6 +150,7 @@ def end_consultation(doctor: Doctor, ticket: Ticket, *, now: datetime | None = N
             ticket=ticket, kind=TicketEvent.Kind.COMPLETED, at=now, actor=doctor.user, doctor=doctor
         )
         broadcast.ticket_changed(ticket.opd_id, ticket.key, {"status": Ticket.Status.COMPLETED})
+        broadcast.call_closed(ticket.pk, Ticket.Status.COMPLETED)
         broadcast.doctor_event(doctor.pk, {"event": "completed", "ticket": str(ticket.public_id)})
     dispatch_after_commit(opd_ids=None)
     ticket.refresh_from_db()
@@ -187,6 +188,7 @@ def cancel_ticket(account: User, ticket: Ticket, *, now: datetime | None = None)
         if was_waiting:
             broadcast.queue_changed(locked.opd_id, left=[locked.key])
         broadcast.ticket_changed(locked.opd_id, locked.key, {"status": Ticket.Status.CANCELLED})
+        broadcast.call_closed(locked.pk, Ticket.Status.CANCELLED)
         if doctor_id:
             broadcast.doctor_event(
                 doctor_id, {"event": "cancelled", "ticket": str(locked.public_id)}
