@@ -272,6 +272,8 @@ TURN_CREDENTIAL_TTL_SECONDS = env.int("TURN_CREDENTIAL_TTL_SECONDS", default=360
 # Signalling messages one call socket may send in 10 s before it is cut off (a call needs a
 # few dozen; the relay benchmark raises it to measure the relay itself).
 CALL_MESSAGES_PER_10_SECONDS = env.int("CALL_MESSAGES_PER_10_SECONDS", default=600)
+# Tests keep WebRTC on 127.0.0.1: aiortc offers loopback candidates and pages drop the rest.
+WEBRTC_LOOPBACK_ONLY = env.bool("WEBRTC_LOOPBACK_ONLY", default=False)
 if TURN_URLS and not TURN_SECRET:
     raise ImproperlyConfigured(
         "TURN_URLS is set but TURN_SECRET (coturn's static-auth-secret) is not."
