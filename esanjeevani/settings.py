@@ -163,13 +163,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ------------------------------------------------
 REDIS_URL: str = env.str("REDIS_URL", default="")
+CACHE_KEY_PREFIX: str = env.str("CACHE_KEY_PREFIX", default="esj")
+CHANNEL_LAYER_PREFIX: str = env.str("CHANNEL_LAYER_PREFIX", default=CACHE_KEY_PREFIX)
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # One PUBLISH per group send, no silent drops over a capacity limit.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Pub/sub ignores Redis database numbers: the prefix keeps deployments (and test
+            # runs) that share a Redis server apart.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
         }
     }
     CACHES = {
@@ -177,7 +181,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             # A separate Redis database keeps a cache flush from dropping queued tasks.
             "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="esj"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
 else:

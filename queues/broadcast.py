@@ -22,6 +22,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from queues.models import Ticket
+from queues.selectors import doctors_on_duty
+
 logger = logging.getLogger(__name__)
 
 
@@ -68,12 +71,26 @@ def queue_changed(
     after_commit(console_opd_group(opd_id), {"type": "queue.changed", "opd": opd_id})
 
 
-def ticket_changed(opd_id: int, key: tuple[int, int], payload: dict[str, Any]) -> None:
-    """A message for one ticket's waiting-room pages, wherever they are connected."""
+def ticket_changed(ticket: Ticket, payload: dict[str, Any]) -> None:
+    """A message for one ticket's waiting-room pages, wherever they are connected. It travels
+    by the OPD's group and each hub hands it to that ticket's own sockets (by internal id, which
+    never reaches a page)."""
     after_commit(
-        opd_group(opd_id),
-        {"type": "ticket.update", "opd": opd_id, "key": list(key), "payload": payload},
+        opd_group(ticket.opd_id),
+        {"type": "ticket.update", "opd": ticket.opd_id, "ticket": ticket.pk, "payload": payload},
     )
+
+
+def doctors_changed(opd_id: int) -> None:
+    """Doctors came on or went off duty: every waiting page shows the new count."""
+
+    def send() -> None:
+        _send(
+            opd_group(opd_id),
+            {"type": "opd.stats", "opd": opd_id, "doctors_on_duty": doctors_on_duty(opd_id)},
+        )
+
+    transaction.on_commit(send)
 
 
 def doctor_event(doctor_id: int, payload: dict[str, Any]) -> None:

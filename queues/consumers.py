@@ -52,12 +52,17 @@ def _snapshot(ticket_id: int) -> dict[str, Any]:
 
 @database_sync_to_async
 def _present(ticket: Ticket) -> None:
+    visits.patient_socket_opened(ticket)
+
+
+@database_sync_to_async
+def _still_present(ticket: Ticket) -> None:
     visits.patient_present(ticket)
 
 
 @database_sync_to_async
 def _away(ticket: Ticket) -> None:
-    visits.patient_away(ticket)
+    visits.patient_socket_closed(ticket)
 
 
 @database_sync_to_async
@@ -72,7 +77,7 @@ class WaitingRoomConsumer(JsonSocket):
     handlers = frozenset({"ping", "resync", "answer"})
     ticket: Ticket | None = None
     opd_id: int
-    key: tuple[int, int]
+    ticket_id: int
 
     async def connect(self) -> None:
         self.last_resync = 0.0
@@ -86,12 +91,14 @@ class WaitingRoomConsumer(JsonSocket):
             await self.refuse(CLOSE_NOT_FOUND)
             return
         await self.accept()
-        await self.send_json(await _snapshot(ticket.pk))
         if ticket.status not in Ticket.ACTIVE:
+            await self.send_json(await _snapshot(ticket.pk))
             await self.close(code=CLOSE_INACTIVE)
             return
-        self.ticket, self.opd_id, self.key = ticket, ticket.opd_id, ticket.key
+        self.ticket, self.opd_id, self.ticket_id = ticket, ticket.opd_id, ticket.pk
+        # Join the hub before reading the snapshot, so no change falls between the two.
         await hub().add(self)
+        await self.send_json(await _snapshot(ticket.pk))
         await _present(ticket)
 
     async def disconnect(self, code: int) -> None:
@@ -103,15 +110,13 @@ class WaitingRoomConsumer(JsonSocket):
         await self.send(text_data='{"type":"pong"}')
         if self.ticket and time.monotonic() - self.last_presence > PRESENCE_REFRESH_SECONDS:
             self.last_presence = time.monotonic()
-            await _present(self.ticket)
+            await _still_present(self.ticket)
 
     async def on_resync(self, message: dict[str, Any]) -> None:
         if self.ticket is None or time.monotonic() - self.last_resync < 2:
             return
         self.last_resync = time.monotonic()
-        snapshot = await _snapshot(self.ticket.pk)
-        hub().rekey(self, (snapshot["key"][0], snapshot["key"][1]))
-        await self.send_json(snapshot)
+        await self.send_json(await _snapshot(self.ticket.pk))
 
     async def on_answer(self, message: dict[str, Any]) -> None:
         if self.ticket is None:

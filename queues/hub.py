@@ -24,12 +24,10 @@ from queues.broadcast import opd_group
 
 logger = logging.getLogger(__name__)
 
-Key = tuple[int, int]
-
 
 class WaitingSocket(Protocol):
     opd_id: int
-    key: Key
+    ticket_id: int
 
     async def base_send(self, message: dict[str, Any]) -> None: ...
 
@@ -39,8 +37,9 @@ class WaitingRoomHub:
         self.loop = asyncio.get_running_loop()
         self.layer = get_channel_layer()
         self.sockets: dict[int, set[WaitingSocket]] = defaultdict(set)
-        self.by_key: dict[tuple[int, Key], set[WaitingSocket]] = defaultdict(set)
+        self.by_ticket: dict[int, set[WaitingSocket]] = defaultdict(set)
         self.pending: dict[int, list[list[Any]]] = defaultdict(list)
+        self.stats: dict[int, dict[str, Any]] = {}
         self.channel_name: str | None = None
         self._joined: set[int] = set()
         self._lock = asyncio.Lock()
@@ -59,25 +58,20 @@ class WaitingRoomHub:
     async def add(self, socket: WaitingSocket) -> None:
         await self.start()
         self.sockets[socket.opd_id].add(socket)
-        self.by_key[(socket.opd_id, socket.key)].add(socket)
+        self.by_ticket[socket.ticket_id].add(socket)
         if socket.opd_id not in self._joined and self.layer is not None and self.channel_name:
             async with self._lock:
                 if socket.opd_id not in self._joined:
                     await self.layer.group_add(opd_group(socket.opd_id), self.channel_name)
                     self._joined.add(socket.opd_id)
 
-    def rekey(self, socket: WaitingSocket, new_key: Key) -> None:
-        self.by_key[(socket.opd_id, socket.key)].discard(socket)
-        socket.key = new_key
-        self.by_key[(socket.opd_id, new_key)].add(socket)
-
     async def remove(self, socket: WaitingSocket) -> None:
         self.sockets[socket.opd_id].discard(socket)
-        sockets = self.by_key.get((socket.opd_id, socket.key))
+        sockets = self.by_ticket.get(socket.ticket_id)
         if sockets is not None:
             sockets.discard(socket)
             if not sockets:
-                del self.by_key[(socket.opd_id, socket.key)]
+                del self.by_ticket[socket.ticket_id]
         if not self.sockets[socket.opd_id] and self.layer is not None and self.channel_name:
             async with self._lock:
                 if not self.sockets[socket.opd_id] and socket.opd_id in self._joined:
@@ -101,17 +95,15 @@ class WaitingRoomHub:
         kind = message.get("type")
         if kind == "queue.delta" and isinstance(opd_id, int):
             self.pending[opd_id].extend(message.get("changes", []))
-        elif kind == "ticket.update" and isinstance(opd_id, int):
-            key = tuple(message.get("key", ()))
-            sockets = list(self.by_key.get((opd_id, key), ()))
+        elif kind == "opd.stats" and isinstance(opd_id, int):
+            self.stats[opd_id] = {k: v for k, v in message.items() if k not in ("type", "opd")}
+        elif kind == "ticket.update":
+            sockets = list(self.by_ticket.get(message.get("ticket", -1), ()))
             if not sockets:
                 return
             payload = message.get("payload", {})
             frame = {"type": "websocket.send", "text": json.dumps({"type": "ticket", **payload})}
-            new_key = payload.get("key")
             for socket in sockets:
-                if new_key:
-                    self.rekey(socket, (int(new_key[0]), int(new_key[1])))
                 await self._write(socket, frame)
 
     async def _flush_forever(self) -> None:
@@ -127,6 +119,11 @@ class WaitingRoomHub:
 
     async def flush(self) -> None:
         batches, self.pending = self.pending, defaultdict(list)
+        stats, self.stats = self.stats, {}
+        for opd_id, figures in stats.items():
+            frame = {"type": "websocket.send", "text": json.dumps({"type": "stats", **figures})}
+            for socket in list(self.sockets.get(opd_id, ())):
+                await self._write(socket, frame)
         for opd_id, changes in batches.items():
             sockets = list(self.sockets.get(opd_id, ()))
             if not sockets or not changes:

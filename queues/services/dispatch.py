@@ -132,7 +132,7 @@ def _claim_once(
     TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.OFFERED, at=now, doctor=doctor)
     DoctorPresence.objects.filter(doctor=doctor).update(last_assigned_at=now)
     broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
-    broadcast.ticket_changed(ticket.opd_id, ticket.key, {"status": ticket.status})
+    broadcast.ticket_changed(ticket, {"status": ticket.status})
     broadcast.doctor_event(doctor.pk, {"event": "offer", "ticket": str(ticket.public_id)})
     return ticket
 

@@ -42,6 +42,7 @@ def go_on_duty(doctor: Doctor, opd_ids: Collection[int], *, now: datetime | None
         )
         for opd_id in set(opd_ids) | open_now:
             broadcast.queue_changed(opd_id)
+            broadcast.doctors_changed(opd_id)
     dispatch_after_commit(opd_ids=list(opd_ids))
 
 
@@ -65,6 +66,7 @@ def go_off_duty(
             return_offered_tickets(doctor, now=now, kind=TicketEvent.Kind.DOCTOR_LOST)
         for opd_id in ended:
             broadcast.queue_changed(opd_id)
+            broadcast.doctors_changed(opd_id)
 
 
 def return_offered_tickets(doctor: Doctor, *, now: datetime, kind: str) -> list[Ticket]:
@@ -86,9 +88,7 @@ def return_offered_tickets(doctor: Doctor, *, now: datetime, kind: str) -> list[
             TicketEvent.objects.create(ticket=ticket, kind=kind, at=now, doctor=doctor)
             broadcast.call_closed(ticket.pk, Ticket.Status.WAITING)
             broadcast.queue_changed(ticket.opd_id, joined=[ticket.key])
-            broadcast.ticket_changed(
-                ticket.opd_id, ticket.key, {"status": Ticket.Status.WAITING, "reason": kind}
-            )
+            broadcast.ticket_changed(ticket, {"status": Ticket.Status.WAITING, "reason": kind})
     if held:
         dispatch_after_commit(opd_ids={t.opd_id for t in held})
     return held

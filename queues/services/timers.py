@@ -78,7 +78,7 @@ def expire_offers(now: datetime) -> int:
                 ticket=ticket, kind=TicketEvent.Kind.OFFER_EXPIRED, at=now, doctor_id=doctor_id
             )
             broadcast.queue_changed(ticket.opd_id, joined=[ticket.key])
-            broadcast.ticket_changed(ticket.opd_id, ticket.key, {"status": Ticket.Status.WAITING})
+            broadcast.ticket_changed(ticket, {"status": Ticket.Status.WAITING})
             if doctor_id:
                 broadcast.doctor_event(
                     doctor_id, {"event": "offer_expired", "ticket": str(ticket.public_id)}
@@ -95,8 +95,9 @@ def expire_calls(now: datetime) -> tuple[int, int]:
         with transaction.atomic():
             doctor_id = ticket.doctor_id
             if ticket.missed_calls == 0:
+                # Before everyone of the same priority still in play, so the new key is unique.
                 head = Ticket.objects.filter(
-                    opd_id=ticket.opd_id, status=Ticket.Status.WAITING, priority=ticket.priority
+                    opd_id=ticket.opd_id, status__in=Ticket.ACTIVE, priority=ticket.priority
                 ).aggregate(first=Min("seq"))["first"]
                 new_seq = min(ticket.seq, head - 1) if head is not None else ticket.seq
                 changed = Ticket.objects.filter(
@@ -119,8 +120,7 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                 new_key = (ticket.priority, new_seq)
                 broadcast.queue_changed(ticket.opd_id, joined=[new_key])
                 broadcast.ticket_changed(
-                    ticket.opd_id,
-                    ticket.key,
+                    ticket,
                     {
                         "status": Ticket.Status.WAITING,
                         "reason": "call_missed",
@@ -143,9 +143,7 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                 TicketEvent.objects.create(
                     ticket=ticket, kind=TicketEvent.Kind.NO_SHOW, at=now, doctor_id=doctor_id
                 )
-                broadcast.ticket_changed(
-                    ticket.opd_id, ticket.key, {"status": Ticket.Status.NO_SHOW}
-                )
+                broadcast.ticket_changed(ticket, {"status": Ticket.Status.NO_SHOW})
             if doctor_id:
                 broadcast.doctor_event(
                     doctor_id, {"event": "call_missed", "ticket": str(ticket.public_id)}
@@ -222,9 +220,7 @@ def _close(ticket: Ticket, now: datetime) -> int:
             return 0
         TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CLOSED, at=now)
         broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
-        broadcast.ticket_changed(
-            ticket.opd_id, ticket.key, {"status": Ticket.Status.CANCELLED, "reason": "closed"}
-        )
+        broadcast.ticket_changed(ticket, {"status": Ticket.Status.CANCELLED, "reason": "closed"})
         _sms(ticket, closed_message=True)
     return 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +16,8 @@ from providers.models import Doctor
 from queues import broadcast
 from queues.models import Ticket, TicketEvent
 from queues.services.dispatch import dispatch_after_commit
+
+SOCKET_COUNT_TTL_SECONDS = 24 * 60 * 60
 
 SKIP_REASONS = {
     "other_speciality": gettext_lazy("Needs another speciality"),
@@ -50,8 +53,7 @@ def accept_offer(doctor: Doctor, ticket: Ticket, *, now: datetime | None = None)
             ticket=ticket, kind=TicketEvent.Kind.ACCEPTED, at=now, actor=doctor.user, doctor=doctor
         )
         broadcast.ticket_changed(
-            ticket.opd_id,
-            ticket.key,
+            ticket,
             {
                 "status": Ticket.Status.CALLED,
                 "call_expires_at": deadline.isoformat(),
@@ -99,7 +101,7 @@ def skip_offer(
             detail={"reason": reason, "note": note[:200]},
         )
         broadcast.queue_changed(locked.opd_id, joined=[locked.key])
-        broadcast.ticket_changed(locked.opd_id, locked.key, {"status": Ticket.Status.WAITING})
+        broadcast.ticket_changed(locked, {"status": Ticket.Status.WAITING})
     dispatch_after_commit(opd_ids=[ticket.opd_id])
 
 
@@ -127,9 +129,7 @@ def answer_call(account: User, ticket: Ticket, *, now: datetime | None = None) -
             actor=account,
             doctor_id=ticket.doctor_id,
         )
-        broadcast.ticket_changed(
-            ticket.opd_id, ticket.key, {"status": Ticket.Status.IN_CONSULTATION}
-        )
+        broadcast.ticket_changed(ticket, {"status": Ticket.Status.IN_CONSULTATION})
         if ticket.doctor_id:
             broadcast.doctor_event(
                 ticket.doctor_id, {"event": "answered", "ticket": str(ticket.public_id)}
@@ -149,7 +149,7 @@ def end_consultation(doctor: Doctor, ticket: Ticket, *, now: datetime | None = N
         TicketEvent.objects.create(
             ticket=ticket, kind=TicketEvent.Kind.COMPLETED, at=now, actor=doctor.user, doctor=doctor
         )
-        broadcast.ticket_changed(ticket.opd_id, ticket.key, {"status": Ticket.Status.COMPLETED})
+        broadcast.ticket_changed(ticket, {"status": Ticket.Status.COMPLETED})
         broadcast.call_closed(ticket.pk, Ticket.Status.COMPLETED)
         broadcast.doctor_event(doctor.pk, {"event": "completed", "ticket": str(ticket.public_id)})
     dispatch_after_commit(opd_ids=None)
@@ -187,7 +187,7 @@ def cancel_ticket(account: User, ticket: Ticket, *, now: datetime | None = None)
         )
         if was_waiting:
             broadcast.queue_changed(locked.opd_id, left=[locked.key])
-        broadcast.ticket_changed(locked.opd_id, locked.key, {"status": Ticket.Status.CANCELLED})
+        broadcast.ticket_changed(locked, {"status": Ticket.Status.CANCELLED})
         broadcast.call_closed(locked.pk, Ticket.Status.CANCELLED)
         if doctor_id:
             broadcast.doctor_event(
@@ -215,3 +215,30 @@ def patient_away(ticket: Ticket, *, now: datetime | None = None) -> None:
     Ticket.objects.filter(pk=ticket.pk, patient_away_since=None, status__in=Ticket.ACTIVE).update(
         patient_away_since=now or timezone.now()
     )
+
+
+def _sockets_key(ticket: Ticket) -> str:
+    return f"waiting-sockets:{ticket.pk}"
+
+
+def patient_socket_opened(ticket: Ticket) -> None:
+    """Count the ticket's open waiting-room sockets (several tabs, or a reconnect that lands
+    before the old socket's close): the patient is away only when the last one closes."""
+    key = _sockets_key(ticket)
+    cache.add(key, 0, timeout=SOCKET_COUNT_TTL_SECONDS)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=SOCKET_COUNT_TTL_SECONDS)
+    patient_present(ticket)
+
+
+def patient_socket_closed(ticket: Ticket) -> None:
+    key = _sockets_key(ticket)
+    try:
+        remaining = cache.decr(key)
+    except ValueError:  # unknown count (e.g. the cache was cleared): assume it was the last
+        remaining = 0
+    if remaining <= 0:
+        cache.delete(key)
+        patient_away(ticket)

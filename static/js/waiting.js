@@ -168,6 +168,12 @@ function onMessage(event) {
     case "queue":
       applyChanges(message.changes || []);
       break;
+    case "stats":
+      if (typeof message.doctors_on_duty === "number") {
+        state.doctors = message.doctors_on_duty;
+        render();
+      }
+      break;
     case "ticket":
       applyTicket(message);
       break;
@@ -196,6 +202,8 @@ function connect() {
     failures = 0;
     stopPolling();
     setText("[data-connection]", strings.live);
+    // A change may have crossed the first snapshot: check once more shortly after.
+    setTimeout(resync, 3000);
     pingTimer = setInterval(() => {
       send({ type: "ping" });
       clearTimeout(pongTimer);
@@ -281,5 +289,8 @@ if (root) {
   document.querySelector("[data-answer-form]")?.addEventListener("submit", answer);
   document.querySelector("[data-enable-alerts]")?.addEventListener("click", enableAlerts);
   if ("WebSocket" in window) connect();
-  else startPolling();
+  else {
+    setText("[data-connection]", strings.polling);
+    startPolling();
+  }
 }

@@ -230,3 +230,22 @@ def test_fair_sharing_between_two_free_doctors(opd, queue, on_duty, run):
     b = run(on_duty, opd)
     assert Ticket.objects.filter(doctor=a).count() == 1
     assert Ticket.objects.filter(doctor=b).count() == 1
+
+
+def test_a_patient_back_from_a_missed_call_gets_a_place_of_their_own(opd, queue, on_duty, run):
+    """Their new key must not be one already held by a patient with a doctor."""
+    first, second, third = queue()
+    meera = run(on_duty, opd)  # offered `first`
+    run(visits.accept_offer, meera, fresh(first))
+    run(visits.answer_call, first.patient.account, fresh(first))  # first is with Meera
+    ravi = run(on_duty, opd)  # offered `second`
+    run(visits.skip_offer, ravi, fresh(second), reason="language")  # second back at the head
+    third = fresh(third)
+    if third.doctor != ravi:  # Ravi was offered the next patient in line
+        third = Ticket.objects.get(doctor=ravi, status=Ticket.Status.OFFERED)
+    run(visits.accept_offer, ravi, third)
+    DoctorPresence.objects.update(paused=True)
+    run(sweep, now=timezone.now() + timedelta(seconds=121))
+    keys = [(t.priority, t.seq) for t in Ticket.objects.filter(opd=opd, status__in=Ticket.ACTIVE)]
+    assert len(keys) == len(set(keys))
+    assert position_of(fresh(third)) == 1

@@ -243,7 +243,7 @@ def test_a_process_joins_each_opd_group_once_however_many_sockets():
             await comm.connect()
             await receive(comm, "snapshot")
             comms.append(comm)
-        group = f"asgi__group__opd.{opd.pk}"
+        group = f"{settings.CHANNEL_LAYER_PREFIX}__group__opd.{opd.pk}"
         counts: list[tuple[bytes, int]] = client.pubsub_numsub(group)  # type: ignore[assignment]
         subscribers = dict(counts)[group.encode()]
         assert subscribers == 1
@@ -362,3 +362,42 @@ def test_a_doctor_cannot_act_on_another_doctors_patient():
     ticket.refresh_from_db()
     assert ticket.doctor == holder
     assert ticket.status == Ticket.Status.OFFERED
+
+
+def test_waiting_pages_hear_when_doctors_come_on_duty():
+    opd = make_opd("SK")
+    ticket = booked(opd)
+    doctor = DoctorFactory()
+    DoctorPresence.objects.create(doctor=doctor, console_seen_at=timezone.now())
+    DoctorPresence.objects.filter(doctor=doctor).update(paused=True)  # not offered anyone
+    cookie = session_cookie(ticket.patient.account)
+
+    async def scenario():
+        comm = socket(f"/ws/waiting/{ticket.public_id}/", cookie)
+        await comm.connect()
+        assert (await receive(comm, "snapshot"))["doctors_on_duty"] == 0
+        await sync_to_async(duty.go_on_duty)(doctor, [opd.pk])
+        assert (await receive(comm, "stats"))["doctors_on_duty"] == 1
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_two_tabs_keep_the_patient_present_until_the_last_closes():
+    ticket = booked(make_opd("SK"))
+    cookie = session_cookie(ticket.patient.account)
+
+    async def scenario():
+        first = socket(f"/ws/waiting/{ticket.public_id}/", cookie)
+        second = socket(f"/ws/waiting/{ticket.public_id}/", cookie)
+        for comm in (first, second):
+            await comm.connect()
+            await receive(comm, "snapshot")
+        await first.disconnect()
+        still = await sync_to_async(Ticket.objects.get)(pk=ticket.pk)
+        assert still.patient_away_since is None
+        await second.disconnect()
+        gone = await sync_to_async(Ticket.objects.get)(pk=ticket.pk)
+        assert gone.patient_away_since is not None
+
+    run(scenario)
