@@ -169,6 +169,7 @@ class CallConsumer(JsonSocket):
         self.last_refresh = time.monotonic()
         self.connection_state = "new"
         self.group = ""
+        self.left = False
         user = self.scope.get("user")
         if not isinstance(user, User) or not user.is_active:
             await self.refuse(CLOSE_UNAUTHENTICATED)
@@ -211,8 +212,15 @@ class CallConsumer(JsonSocket):
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await _release_and_peer(self.access, self.channel_name)
         if code != CLOSE_REPLACED:
-            await self._to_peer({"type": "peer", "event": "left", "side": self.access.side})
-            await _record(self.access, CallEvent.Kind.LEFT)
+            await self._leave()
+
+    async def _leave(self) -> None:
+        """Tell the other side and record it, once per socket."""
+        if self.access is None or self.left:
+            return
+        self.left = True
+        await self._to_peer({"type": "peer", "event": "left", "side": self.access.side})
+        await _record(self.access, CallEvent.Kind.LEFT)
 
     async def _to_peer(self, payload: dict[str, Any]) -> None:
         await self.channel_layer.group_send(
@@ -262,6 +270,7 @@ class CallConsumer(JsonSocket):
         assert self.access is not None
         ended = await _hang_up(self.access, self.scope["user"])
         if not ended:  # the patient leaves; the consultation goes on and they may rejoin
+            await self._leave()
             await self.close(code=1000)
 
     # Group events --------------------------------------------------------------------------
