@@ -24,6 +24,7 @@ from core.sockets import (
     JsonSocket,
 )
 from queues.broadcast import call_group
+from queues.services import duty
 from video import presence, services
 from video.ice import ice_servers
 from video.models import CallEvent
@@ -138,6 +139,9 @@ def _take_side(access: CallAccess, channel: str, client: str) -> tuple[bool, str
 @database_sync_to_async
 def _refresh(access: CallAccess, channel: str) -> None:
     presence.refresh(access.ticket.pk, access.side, channel=channel)
+    if access.side == "doctor" and access.ticket.doctor is not None:
+        # A doctor in a call is at work: keep their duty alive as the console would.
+        duty.heartbeat(access.ticket.doctor)
 
 
 @database_sync_to_async

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -16,6 +17,7 @@ from queues.services.booking import book
 from tests.factories import DoctorFactory, PatientFactory
 from tests.queues.conftest import make_opd
 from tests.queues.test_sockets import closed_with, receive, run, session_cookie, socket
+from video import consumers
 from video.models import CallEvent, ChatMessage
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -268,3 +270,26 @@ def test_ending_from_the_console_closes_the_room():
         assert await closed_with(patient) == 4409
 
     run(scenario)
+
+
+def test_a_doctor_in_a_call_stays_on_duty_without_the_console(monkeypatch):
+    ticket = called_ticket()
+    _patient_cookie, doctor_cookie = cookies(ticket)
+    assert ticket.doctor is not None
+    DoctorPresence.objects.filter(doctor=ticket.doctor).update(
+        console_seen_at=timezone.now() - timedelta(seconds=40)
+    )
+
+    async def scenario():
+        doctor = socket(room(ticket), doctor_cookie)
+        await doctor.connect()
+        await receive(doctor, "room")
+        await doctor.send_to(text_data='{"type": "ping"}')
+        await receive(doctor, "pong")
+        await doctor.disconnect()
+
+    monkeypatch.setattr(consumers, "PRESENCE_REFRESH_SECONDS", 0.0)
+    run(scenario)
+    seen = DoctorPresence.objects.get(doctor=ticket.doctor).console_seen_at
+    assert seen is not None
+    assert (timezone.now() - seen).total_seconds() < 5
