@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.decorators import patient_page
 from accounts.forms import add_service_error
 from accounts.models import User
 from core.errors import ServiceError
@@ -20,23 +20,15 @@ from queues.models import Ticket
 from queues.selectors import tickets_for_account
 
 
-def _patient_account(request: HttpRequest) -> User | None:
-    user = request.user
-    return user if isinstance(user, User) and user.is_patient else None
-
-
 def _checksum_warning(request: HttpRequest, member: Patient) -> None:
     if member.abha_number and not identifiers.abha_number_passes_checksum(member.abha_number):
         messages.warning(request, str(identifiers.ABHA_CHECKSUM_WARNING))
 
 
-@login_required
+@patient_page
 @require_http_methods(["GET", "POST"])
-def welcome(request: HttpRequest) -> HttpResponse:
+def welcome(request: HttpRequest, account: User) -> HttpResponse:
     """First sign-in: the account holder describes themself."""
-    account = _patient_account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
     if account_holder_of(account) is not None:
         return redirect("patients:family")
     form = FamilyMemberForm(request.POST or None, holder=True)
@@ -57,11 +49,8 @@ def welcome(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/welcome.html", {"form": form})
 
 
-@login_required
-def family(request: HttpRequest) -> HttpResponse:
-    account = _patient_account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
+@patient_page
+def family(request: HttpRequest, account: User) -> HttpResponse:
     members = list(family_for(account))
     if not any(m.is_account_holder for m in members):
         return redirect("patients:welcome")
@@ -74,12 +63,9 @@ def family(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/family.html", {"members": members, "tickets": tickets})
 
 
-@login_required
+@patient_page
 @require_http_methods(["GET", "POST"])
-def add_member(request: HttpRequest) -> HttpResponse:
-    account = _patient_account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
+def add_member(request: HttpRequest, account: User) -> HttpResponse:
     holder = account_holder_of(account)
     if holder is None:
         return redirect("patients:welcome")
@@ -103,12 +89,9 @@ def add_member(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/member_form.html", {"form": form, "member": None})
 
 
-@login_required
+@patient_page
 @require_http_methods(["GET", "POST"])
-def edit_member(request: HttpRequest, member_id: str) -> HttpResponse:
-    account = _patient_account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
+def edit_member(request: HttpRequest, account: User, member_id: str) -> HttpResponse:
     member = family_member_for(account, member_id)
     form = FamilyMemberForm(request.POST or None, instance=member)
     if request.method == "POST" and form.is_valid():
@@ -123,12 +106,9 @@ def edit_member(request: HttpRequest, member_id: str) -> HttpResponse:
     return render(request, "patients/member_form.html", {"form": form, "member": member})
 
 
-@login_required
+@patient_page
 @require_POST
-def remove_member(request: HttpRequest, member_id: str) -> HttpResponse:
-    account = _patient_account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
+def remove_member(request: HttpRequest, account: User, member_id: str) -> HttpResponse:
     member = family_member_for(account, member_id)
     try:
         services.remove_family_member(member=member)

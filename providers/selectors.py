@@ -36,3 +36,9 @@ def facilities_for(user: User) -> QuerySet[Facility]:
     if user.role == Role.DOCTOR:
         return facilities.filter(doctors__user=user)
     return facilities.none()
+
+
+def doctor_of(user: User) -> Doctor | None:
+    if not user.is_authenticated or not user.is_doctor:
+        return None
+    return Doctor.objects.filter(user=user).select_related("user").first()

@@ -22,6 +22,7 @@ from core.errors import NotFound
 from core.ids import parse_uuid
 from patients.selectors import family_member_for
 from providers.models import Doctor
+from providers.selectors import doctor_of
 from queues import selectors
 from queues.attachments import CheckedUpload, check_upload
 from queues.hours import opening_state, opens_later_today
@@ -218,7 +219,7 @@ class TicketCancel(APIView):
 
 
 def _doctor(request: Request) -> Doctor:
-    doctor = selectors.doctor_of(signed_in_user(request))
+    doctor = doctor_of(signed_in_user(request))
     if doctor is None:
         raise NotFound(_("This account has no doctor profile."))
     return doctor

@@ -24,6 +24,7 @@ from core.sockets import (
     JsonSocket,
 )
 from providers.models import Doctor
+from providers.selectors import doctor_of
 from queues import broadcast, selectors
 from queues.hub import hub
 from queues.models import DutyShift, Opd, Ticket
@@ -130,7 +131,7 @@ class WaitingRoomConsumer(JsonSocket):
 
 @database_sync_to_async
 def _doctor_of(user: User) -> Doctor | None:
-    return selectors.doctor_of(user)
+    return doctor_of(user)
 
 
 @database_sync_to_async

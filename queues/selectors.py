@@ -84,12 +84,6 @@ def ticket_for_doctor(doctor: Doctor, public_id: uuid.UUID | str) -> Ticket:
     return ticket
 
 
-def doctor_of(user: User) -> Doctor | None:
-    if not user.is_authenticated or not user.is_doctor:
-        return None
-    return Doctor.objects.filter(user=user).select_related("user").first()
-
-
 def ahead_of(ticket: Ticket) -> Q:
     return Q(priority__gt=ticket.priority) | Q(priority=ticket.priority, seq__lt=ticket.seq)
 

@@ -12,12 +12,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.decorators import patient_page
 from accounts.forms import add_service_error
 from accounts.models import User
 from core.errors import NotFound, ServiceError
 from core.ids import parse_uuid
 from patients.selectors import family_for, family_member_for
+from providers.decorators import doctor_page
 from providers.models import Doctor
+from providers.selectors import doctor_of
 from queues import selectors
 from queues.api import refuse_oversized_upload
 from queues.forms import BookingForm
@@ -27,28 +30,17 @@ from queues.services import duty, visits
 from queues.services.booking import book
 
 
-def _account(request: HttpRequest) -> User | None:
-    user = request.user
-    return user if isinstance(user, User) and user.is_patient else None
-
-
-@login_required
-def choose_member(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
+@patient_page
+def choose_member(request: HttpRequest, account: User) -> HttpResponse:
     members = list(family_for(account))
     if len(members) == 1:
         return redirect("queues:book", member_id=members[0].public_id)
     return render(request, "queues/choose_member.html", {"members": members})
 
 
-@login_required
+@patient_page
 @require_http_methods(["GET", "POST"])
-def book_consultation(request: HttpRequest, member_id: str) -> HttpResponse:
-    account = _account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
+def book_consultation(request: HttpRequest, account: User, member_id: str) -> HttpResponse:
     member = family_member_for(account, member_id)
     if request.method == "POST":
         refuse_oversized_upload(request)
@@ -84,11 +76,8 @@ def book_consultation(request: HttpRequest, member_id: str) -> HttpResponse:
     return render(request, "queues/book.html", {"form": form, "member": member})
 
 
-@login_required
-def waiting_room(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    account = _account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
+@patient_page
+def waiting_room(request: HttpRequest, account: User, ticket_id: str) -> HttpResponse:
     ticket = selectors.ticket_for_account(account, ticket_id)
     if ticket.is_active:
         visits.patient_present(ticket)
@@ -139,12 +128,9 @@ def waiting_room_strings() -> dict[str, str]:
     }
 
 
-@login_required
+@patient_page
 @require_POST
-def answer(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    account = _account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
+def answer(request: HttpRequest, account: User, ticket_id: str) -> HttpResponse:
     ticket = selectors.ticket_for_account(account, ticket_id)
     try:
         visits.answer_call(account, ticket)
@@ -153,12 +139,9 @@ def answer(request: HttpRequest, ticket_id: str) -> HttpResponse:
     return redirect("queues:waiting", ticket_id=ticket.public_id)
 
 
-@login_required
+@patient_page
 @require_POST
-def cancel(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    account = _account(request)
-    if account is None:
-        return redirect("accounts:staff-home")
+def cancel(request: HttpRequest, account: User, ticket_id: str) -> HttpResponse:
     ticket = selectors.ticket_for_account(account, ticket_id)
     try:
         visits.cancel_ticket(account, ticket)
@@ -172,14 +155,9 @@ def cancel(request: HttpRequest, ticket_id: str) -> HttpResponse:
 # --- Doctor console -----------------------------------------------------------------------
 
 
-@login_required(login_url="accounts:staff-signin")
+@doctor_page
 @require_http_methods(["GET", "POST"])
-def console(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    doctor = selectors.doctor_of(user)
-    if doctor is None:
-        return redirect("accounts:staff-home")
+def console(request: HttpRequest, doctor: Doctor) -> HttpResponse:
     if request.method == "POST":
         try:
             _console_post(request, doctor)
@@ -190,14 +168,9 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "queues/console.html", _console_context(doctor))
 
 
-@login_required(login_url="accounts:staff-signin")
-def console_panel(request: HttpRequest) -> HttpResponse:
+@doctor_page
+def console_panel(request: HttpRequest, doctor: Doctor) -> HttpResponse:
     """The console's live part, re-rendered when the socket says something changed."""
-    user = request.user
-    assert isinstance(user, User)
-    doctor = selectors.doctor_of(user)
-    if doctor is None:
-        raise NotFound(_("This account has no doctor profile."))
     return render(request, "queues/console_panel.html", _console_context(doctor))
 
 
@@ -267,5 +240,5 @@ def attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
 def _may_see(user: User, ticket: Ticket) -> bool:
     if user.is_patient:
         return selectors.tickets_for_account(user).filter(pk=ticket.pk).exists()
-    doctor = selectors.doctor_of(user)
+    doctor = doctor_of(user)
     return doctor is not None and selectors.tickets_for_doctor(doctor).filter(pk=ticket.pk).exists()

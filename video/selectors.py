@@ -10,8 +10,8 @@ from django.utils.translation import gettext
 from accounts.models import User
 from core.errors import NotFound
 from core.ids import parse_uuid
+from providers.selectors import doctor_of
 from queues.models import Ticket
-from queues.selectors import doctor_of
 from video.models import Side
 
 OPEN_STATUSES = (Ticket.Status.CALLED, Ticket.Status.IN_CONSULTATION)
