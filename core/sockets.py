@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from core.errors import ServiceError
@@ -57,6 +58,15 @@ class JsonSocket(AsyncWebsocketConsumer):
         self.window_start = time.monotonic()
         self.window_count = 0
         await super().websocket_connect(message)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels closes stale database connections before every event, in a worker thread;
+        handlers here reach the database only through ``database_sync_to_async`` helpers that
+        do that themselves, so the hop (most of a relayed message's cost) is skipped."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
+from accounts.models import User
 from core.api.errors import json_error
 
 
@@ -65,5 +66,5 @@ def set_language(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
     user = request.user
     if user.is_authenticated and language in dict(settings.LANGUAGES):
-        type(user).objects.filter(pk=user.pk).update(preferred_language=language)
+        User.objects.filter(pk=user.pk).update(preferred_language=language)
     return response

@@ -156,9 +156,18 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
 else:
-    _db.setdefault("CONN_HEALTH_CHECKS", True)
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("connect_timeout", 5)
+    if env.bool("DATABASE_POOL", default=True):
+        # Under ASGI every request and socket event runs in a worker thread: a psycopg pool
+        # (Django 5.1+) hands each a warm connection instead of opening a new one each time.
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT_SECONDS", default=10.0),
+        }
+    else:
+        _db.setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker ------------------------------------------------

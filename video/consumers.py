@@ -9,6 +9,7 @@ socket was replaced by the same page after a reload or reconnect).
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -132,8 +133,10 @@ def _hang_up(access: CallAccess, user: User) -> bool:
 
 
 @database_sync_to_async
-def _take_side(access: CallAccess, channel: str, client: str) -> tuple[bool, str | None]:
-    return presence.take_side(access.ticket.pk, access.side, channel=channel, client=client)
+def _take_side(access: CallAccess, channel: str, client: str, join: str) -> tuple[bool, str | None]:
+    return presence.take_side(
+        access.ticket.pk, access.side, channel=channel, client=client, join=join
+    )
 
 
 @database_sync_to_async
@@ -145,19 +148,16 @@ def _refresh(access: CallAccess, channel: str) -> None:
 
 
 @database_sync_to_async
-def _release_and_peer(access: CallAccess, channel: str) -> bool:
+def _release(access: CallAccess, channel: str) -> None:
     presence.release(access.ticket.pk, access.side, channel=channel)
-    return _peer_present(access)
 
 
 @database_sync_to_async
-def _peer_present_async(access: CallAccess) -> bool:
-    return _peer_present(access)
-
-
-def _peer_present(access: CallAccess) -> bool:
+def _peer_join(access: CallAccess) -> str | None:
+    """The other side's current join, if it is in the room."""
     other = "doctor" if access.side == "patient" else "patient"
-    return presence.holder(access.ticket.pk, other) is not None
+    holder = presence.holder(access.ticket.pk, other)
+    return str(holder.get("join", "")) or None if holder else None
 
 
 class CallConsumer(JsonSocket):
@@ -186,7 +186,8 @@ class CallConsumer(JsonSocket):
             await self.refuse(CLOSE_INACTIVE)
             return
         client = _client_id(self.scope) or self.channel_name
-        taken, replaced = await _take_side(access, self.channel_name, client)
+        self.join = uuid.uuid4().hex
+        taken, replaced = await _take_side(access, self.channel_name, client, self.join)
         if not taken:
             await self.refuse(CLOSE_SIDE_TAKEN)
             return
@@ -197,24 +198,29 @@ class CallConsumer(JsonSocket):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         joined = await _joined(access)
+        peer_join = await _peer_join(access)
         await self.send_json(
             {
                 "type": "room",
                 "side": access.side,
                 "polite": access.side == "patient",
-                "peer": await _peer_present_async(access),
+                "peer": peer_join is not None,
+                "peer_join": peer_join,
+                "join": self.join,
                 "status": access.ticket.status,
                 "ice_servers": joined["ice_servers"],
                 "chat": joined["chat"],
             }
         )
-        await self._to_peer({"type": "peer", "event": "joined", "side": access.side})
+        await self._to_peer(
+            {"type": "peer", "event": "joined", "side": access.side, "join": self.join}
+        )
 
     async def disconnect(self, code: int) -> None:
         if self.access is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await _release_and_peer(self.access, self.channel_name)
+        await _release(self.access, self.channel_name)
         if code != CLOSE_REPLACED:
             await self._leave()
 
@@ -223,7 +229,9 @@ class CallConsumer(JsonSocket):
         if self.access is None or self.left:
             return
         self.left = True
-        await self._to_peer({"type": "peer", "event": "left", "side": self.access.side})
+        await self._to_peer(
+            {"type": "peer", "event": "left", "side": self.access.side, "join": self.join}
+        )
         await _record(self.access, CallEvent.Kind.LEFT)
 
     async def _to_peer(self, payload: dict[str, Any]) -> None:

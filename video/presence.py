@@ -23,9 +23,12 @@ def holder(ticket_id: int, side: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def take_side(ticket_id: int, side: str, *, channel: str, client: str) -> tuple[bool, str | None]:
-    """``(taken, replaced channel)``: refused when another client holds the side."""
-    entry = {"channel": channel, "client": client}
+def take_side(
+    ticket_id: int, side: str, *, channel: str, client: str, join: str
+) -> tuple[bool, str | None]:
+    """``(taken, replaced channel)``: refused when another client holds the side. ``join``
+    names this joining, so the other side can tell a join it already knows of from a new one."""
+    entry = {"channel": channel, "client": client, "join": join}
     if cache.add(_key(ticket_id, side), entry, timeout=TTL_SECONDS):
         return True, None
     current = holder(ticket_id, side)

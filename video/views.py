@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from accounts.models import User
 from queues.models import Ticket
@@ -22,39 +23,16 @@ from video.models import Side
 from video.selectors import CallAccess, call_access
 
 
+@never_cache  # a live call (and, for the doctor, patient data): never from a cache
 @login_required
 def call_page(request: HttpRequest, room: uuid.UUID) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     access = call_access(user, room)  # NotFound (404 page) for everyone but the two parties
-    ticket = access.ticket
-    back_url = _back_url(access)
     if not access.is_open:  # not started yet, or over: say so instead of showing a dead call
-        return render(
-            request,
-            "video/call.html",
-            {"ticket": ticket, "side": access.side, "open": False, "back_url": back_url},
-        )
-    return render(
-        request,
-        "video/call.html",
-        {
-            "ticket": ticket,
-            "side": access.side,
-            "open": True,
-            "polite": access.side == Side.PATIENT,
-            "ws_path": f"/ws/call/{ticket.public_id}/",
-            "loopback_only": bool(settings.WEBRTC_LOOPBACK_ONLY),
-            "back_url": back_url,
-            "doctor_name": ticket.doctor.name if ticket.doctor else "",
-            "patient": _patient_details(ticket) if access.side == Side.DOCTOR else None,
-            "chat": [
-                {**frame, "at": datetime.fromisoformat(frame["sent_at"])}
-                for frame in services.chat_history(access)
-            ],
-            "strings": call_strings(access.side),
-        },
-    )
+        context = {"ticket": access.ticket, "side": access.side, "open": False}
+        return render(request, "video/call.html", {**context, "back_url": _back_url(access)})
+    return render(request, "video/call.html", _call_context(access))
 
 
 @login_required
@@ -68,6 +46,27 @@ def precall_page(request: HttpRequest) -> HttpResponse:
             "strings": precall_strings(),
         },
     )
+
+
+def _call_context(access: CallAccess) -> dict[str, Any]:
+    ticket = access.ticket
+    return {
+        "ticket": ticket,
+        "side": access.side,
+        "open": True,
+        "polite": access.side == Side.PATIENT,
+        "ws_path": f"/ws/call/{ticket.public_id}/",
+        # ICE servers come with the socket's first frame (TURN credentials are short-lived).
+        "loopback_only": bool(settings.WEBRTC_LOOPBACK_ONLY),
+        "back_url": _back_url(access),
+        "doctor_name": ticket.doctor.name if ticket.doctor else "",
+        "patient": _patient_details(ticket) if access.side == Side.DOCTOR else None,
+        "chat": [
+            {**frame, "at": datetime.fromisoformat(frame["sent_at"])}
+            for frame in services.chat_history(access)
+        ],
+        "strings": call_strings(access.side),
+    }
 
 
 def _back_url(access: CallAccess) -> str:
@@ -101,7 +100,6 @@ def call_strings(side: str) -> dict[str, str]:
         other = {
             "peer_name": _("Doctor"),
             "peer_waiting": _("Waiting for the doctor to join…"),
-            "peer_joined": _("The doctor has joined."),
             "peer_left": _("The doctor has left the call. Please wait; they may come back."),
             "peer_muted": _("The doctor's microphone is off."),
             "peer_camera_off": _("The doctor's camera is off."),
@@ -113,7 +111,6 @@ def call_strings(side: str) -> dict[str, str]:
         other = {
             "peer_name": _("Patient"),
             "peer_waiting": _("Waiting for the patient to join…"),
-            "peer_joined": _("The patient has joined."),
             "peer_left": _("The patient has left the call. They may rejoin."),
             "peer_muted": _("The patient's microphone is off."),
             "peer_camera_off": _("The patient's camera is off."),
@@ -131,6 +128,9 @@ def call_strings(side: str) -> dict[str, str]:
         "state_failed": _("lost, retrying"),
         "state_closed": _("closed"),
         "joining": _("Joining the call…"),
+        "unsupported": _(
+            "This browser cannot make video calls. Please use a recent Chrome or Firefox."
+        ),
         "connecting": _("Connecting the video…"),
         "connected": _("Connected."),
         "reconnecting": _("Connection lost. Reconnecting…"),

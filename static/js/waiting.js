@@ -33,6 +33,7 @@ let pollTimer = null;
 let countdownTimer = null;
 let stopped = false;
 let audio = null;
+let answered = false; // CALL NOW pressed on this page: go to the call once it starts
 
 function setText(selector, text) {
   const node = $(selector);
@@ -58,6 +59,10 @@ function render() {
   $("#call").hidden = state.status !== "called";
   $("#in-call").hidden = state.status !== "in_consultation";
   if (state.status === "called") startCountdown();
+  if (state.status === "in_consultation" && answered) {
+    answered = false;
+    location.assign(root.dataset.callUrl);
+  }
 }
 
 function startCountdown() {
@@ -266,6 +271,7 @@ function csrfToken() {
 
 async function answer(event) {
   event.preventDefault();
+  answered = true;
   if (send({ type: "answer" })) return;
   const response = await fetch(root.dataset.answerUrl, {
     method: "POST",

@@ -20,6 +20,8 @@ from django.core.signals import setting_changed
 from django.utils import translation
 from django.utils.html import escape
 
+from tests.factories import PatientFactory
+
 PO_PATH = Path(settings.BASE_DIR) / "locale" / "hi" / "LC_MESSAGES" / "django.po"
 MO_PATH = PO_PATH.with_suffix(".mo")
 
@@ -257,3 +259,13 @@ def test_it_answers_api_errors_in_english_by_default(client):
     assert response.json()["error"]["fields"]["mobile"] == [
         "Enter a valid 10-digit Indian mobile number, e.g. 98765 43210."
     ]
+
+
+@pytest.mark.django_db
+def test_it_remembers_a_signed_in_users_language(client):
+    holder = PatientFactory()
+    client.force_login(holder.account)
+    response = client.post("/i18n/setlang/", {"language": "hi", "next": "/family/"})
+    assert response.status_code == 302
+    holder.account.refresh_from_db()
+    assert holder.account.preferred_language == "hi"

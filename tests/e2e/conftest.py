@@ -61,6 +61,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Calls: a fake camera and microphone, granted without asking, and WebRTC on 127.0.0.1.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
 ]
 # Playwright waits this long for an element or an expectation before failing a test.
 ACTION_TIMEOUT_MS = 10_000
@@ -119,6 +123,10 @@ def live_app(
         SMS_BACKEND="notifications.sms.FileSmsBackend",
         SMS_FILE_PATH=str(work / "sms.jsonl"),
         VAR_DIR=str(work / "var"),
+        # Calls between two browsers on this machine: pages keep only 127.0.0.1 candidates.
+        WEBRTC_LOOPBACK_ONLY="1",
+        # The real timers run, as in production (settings_test turns them off for the rest).
+        QUEUE_SWEEPER_IN_WEB="1",
         PYTHONUNBUFFERED="1",
     )
 

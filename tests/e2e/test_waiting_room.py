@@ -214,22 +214,24 @@ def test_patient_books_waits_and_is_called(
     assert int(countdown.inner_text()) < seconds_left
     expect(console.get_by_test_id("waiting-for-patient")).to_be_visible()
 
+    assert_not_reloaded(patient)
+
+    # CALL NOW takes the patient into the video call (the call itself: test_call.py).
+    waiting_room = patient.url
     call_now.click()
-    expect(patient.get_by_role("heading", name="You are with the doctor")).to_be_visible(
-        timeout=LIVE_MS
-    )
-    expect(patient.locator("[data-status-text]")).to_have_text("You are in the consultation.")
-    expect(call_now).to_be_hidden()
+    expect(patient).to_have_url(re.compile(r"/call/[0-9a-f-]{36}/$"), timeout=LIVE_MS)
     expect(console.get_by_test_id("in-consultation")).to_have_text("In consultation.")
+    expect(console.get_by_test_id("open-call")).to_be_visible()
 
     console.get_by_role("button", name="End consultation").click()
-    expect(patient.locator("[data-status-text]")).to_have_text(
-        "Your consultation has ended.", timeout=LIVE_MS
+    expect(patient.locator("[data-ended-text]")).to_have_text(
+        "The consultation has ended.", timeout=LIVE_MS
     )
-    expect(patient.get_by_role("heading", name="You are with the doctor")).to_be_hidden()
     expect(console.get_by_test_id("current-patient")).to_have_count(0)
     expect(console.locator("#current-heading + p")).to_have_text("No patient right now.")
-    assert_not_reloaded(patient)
+    patient.goto(waiting_room)
+    expect(patient.locator("[data-status-text]")).to_have_text("Your consultation has ended.")
+    expect(patient.get_by_role("heading", name="You are with the doctor")).to_be_hidden()
 
 
 def test_waiting_room_falls_back_to_polling(
@@ -278,10 +280,9 @@ def test_waiting_room_falls_back_to_polling(
     call_now = patient.get_by_test_id("call-now")
     expect(call_now).to_be_visible(timeout=POLL_MS + 3_000)
     expect(patient.locator("[data-countdown]")).to_have_text(re.compile(r"^\d+$"))
-    call_now.click()
-    expect(patient.get_by_role("heading", name="You are with the doctor")).to_be_visible()
-    expect(patient.locator("[data-status-text]")).to_have_text("You are in the consultation.")
     assert_not_reloaded(patient)
+    call_now.click()
+    expect(patient).to_have_url(re.compile(rf"/call/{ticket.public_id}/$"))
 
 
 def test_an_outsider_cannot_open_anothers_waiting_room(open_page: OpenPage, sms: SmsInbox) -> None:

@@ -67,9 +67,12 @@ def test_offer_answer_and_candidates_are_relayed_between_the_two_sides():
         await patient.connect()
         hello = await receive(patient, "room")
         assert (hello["side"], hello["polite"], hello["peer"]) == ("patient", True, True)
-        assert (await receive(doctor, "peer")) == {
-            "type": "peer", "event": "joined", "side": "patient",
-        }  # fmt: skip
+        joined = await receive(doctor, "peer")
+        assert (joined["event"], joined["side"], joined["join"]) == (
+            "joined",
+            "patient",
+            hello["join"],
+        )
         await doctor.send_to(text_data=json.dumps({"type": "offer", "sdp": OFFER}))
         assert await receive(patient, "offer") == {"type": "offer", "sdp": OFFER, "side": "doctor"}
         await patient.send_to(text_data=json.dumps({"type": "answer", "sdp": OFFER}))
