@@ -8,6 +8,8 @@
 // connection cannot reach: when a description arrives from a session other than the one we
 // were talking to, we start over with a fresh connection.
 
+import { LiveSocket, csrfToken } from "./live-socket.js";
+
 const root = document.querySelector("[data-call]");
 const strings = JSON.parse(document.getElementById("call-strings")?.textContent || "{}");
 
@@ -39,11 +41,7 @@ let settingRemoteAnswer = false;
 let signalChain = Promise.resolve();
 let disconnectedTimer = null;
 
-let socket = null;
-let failures = 0;
-let pingTimer = null;
-let pongTimer = null;
-let reconnectTimer = null;
+let signalling = null;
 let statsTimer = null;
 let lastSample = null;
 let quality = { label: "unknown", rtt: null, loss: null, kbps: null, framesDecoded: 0 };
@@ -344,11 +342,7 @@ function playRemote() {
 // --- Signalling socket ---------------------------------------------------------------------
 
 function send(message) {
-  if (socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify(message));
-    return true;
-  }
-  return false;
+  return Boolean(signalling?.send(message));
 }
 
 function sendState(extra = {}) {
@@ -356,63 +350,27 @@ function sendState(extra = {}) {
 }
 
 function connect() {
-  clearTimeout(reconnectTimer);
   if (finished || left) return;
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const query = `?client=${encodeURIComponent(clientId())}`;
-  const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}${query}`);
-  socket = ws;
+  signalling?.stop();
   root.dataset.socketState = "connecting";
-  ws.addEventListener("open", () => {
-    if (ws !== socket) return;
-    root.dataset.socketState = "open";
-    startHeartbeat(ws);
-    renderStatus();
+  signalling = new LiveSocket(root.dataset.wsPath, {
+    pingMs: PING_MS,
+    pongTimeoutMs: PONG_TIMEOUT_MS,
+    baseDelayMs: 500,
+    maxDelayMs: 10000,
+    query: () => `?client=${encodeURIComponent(clientId())}`,
+    onOpen() {
+      root.dataset.socketState = "open";
+      renderStatus();
+    },
+    onMessage,
+    onRefused,
+    onRetry() {
+      root.dataset.socketState = "reconnecting";
+      renderStatus();
+    },
   });
-  ws.addEventListener("message", (event) => {
-    if (ws === socket) onMessage(event);
-  });
-  ws.addEventListener("close", (event) => {
-    if (ws === socket) onClose(event);
-  });
-}
-
-function startHeartbeat(ws) {
-  stopHeartbeat();
-  pingTimer = setInterval(() => {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send('{"type":"ping"}');
-    // Chrome may never report a dropped socket: no pong in time means it is gone.
-    if (!pongTimer) pongTimer = setTimeout(dropSocket, PONG_TIMEOUT_MS);
-  }, PING_MS);
-}
-
-function stopHeartbeat() {
-  clearInterval(pingTimer);
-  clearTimeout(pongTimer);
-  pingTimer = null;
-  pongTimer = null;
-}
-
-function dropSocket() {
-  const old = socket;
-  socket = null;
-  stopHeartbeat();
-  try {
-    old?.close();
-  } catch {
-    // already closed
-  }
-  scheduleReconnect();
-}
-
-function scheduleReconnect() {
-  if (finished || left) return;
-  root.dataset.socketState = "reconnecting";
-  failures += 1;
-  renderStatus();
-  const delay = Math.min(10000, 500 * 2 ** Math.min(failures, 5)) + Math.random() * 500;
-  reconnectTimer = setTimeout(connect, delay);
+  signalling.start();
 }
 
 const REFUSALS = {
@@ -423,42 +381,24 @@ const REFUSALS = {
   4429: "rate_limited",
 };
 
-function onClose(event) {
-  stopHeartbeat();
-  socket = null;
+function onRefused(code) {
   root.dataset.socketState = "closed";
   if (finished) return;
-  if (left) {
-    showLeft(strings.left);
-    return;
-  }
-  if (event.code === 4409) {
+  if (code === 4409) {
     showEnded(null);
-  } else if (event.code === 4410) {
+  } else if (code === 4410) {
     // Another tab holds this side; it may be closing. Let the person try again.
     stopCall();
     showLeft(strings.side_taken);
-  } else if (event.code === 4000 || (event.code >= 4400 && event.code < 4500)) {
+  } else {
     finished = true;
     stopCall();
-    status(strings[REFUSALS[event.code]] || strings.ended_other);
-  } else {
-    scheduleReconnect();
+    status(strings[REFUSALS[code]] || strings.ended_other);
   }
 }
 
-function onMessage(event) {
-  let message;
-  try {
-    message = JSON.parse(event.data);
-  } catch {
-    return;
-  }
+function onMessage(message) {
   switch (message.type) {
-    case "pong":
-      clearTimeout(pongTimer);
-      pongTimer = null;
-      break;
     case "room":
       onRoom(message);
       break;
@@ -502,7 +442,6 @@ function queueSignal(step) {
 let knownPeerJoin = null;
 
 function onRoom(message) {
-  failures = 0;
   iceServers = message.ice_servers || [];
   peerPresent = Boolean(message.peer);
   knownPeerJoin = message.peer_join || null;
@@ -752,8 +691,7 @@ function sendChat(event) {
 // --- Ending, leaving, rejoining -------------------------------------------------------------
 
 function stopCall() {
-  stopHeartbeat();
-  clearTimeout(reconnectTimer);
+  signalling?.stop();
   clearTimeout(disconnectedTimer);
   if (pc) pc.close();
   pc = null;
@@ -767,8 +705,7 @@ function showEnded(endStatus) {
   finished = true;
   clearInterval(statsTimer);
   stopCall();
-  if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000);
-  socket = null;
+  signalling = null;
   const text =
     endStatus === "completed"
       ? strings.ended_completed
@@ -794,11 +731,6 @@ function showLeft(text) {
   panel.focus();
 }
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
 async function hangUp() {
   if (isDoctor) {
     // Ends the consultation; the server answers with "ended". Without a socket, over HTTP.
@@ -812,15 +744,15 @@ async function hangUp() {
     return;
   }
   left = true;
-  const sent = send({ type: "hangup" });
+  send({ type: "hangup" }); // the server records the leave and tells the doctor
   stopCall();
-  if (!sent) showLeft(strings.left);
+  root.dataset.socketState = "closed";
+  showLeft(strings.left);
 }
 
 async function rejoin() {
   left = false;
   finished = false;
-  failures = 0;
   peerState = {};
   $("[data-left-panel]").hidden = true;
   $("[data-controls]").hidden = false;

@@ -1,16 +1,14 @@
 // The doctor's console: a socket says when something changed; the panel is re-rendered by the
 // server (one renderer, translated there). Forms work without JavaScript too.
 
+import { LiveSocket, csrfToken } from "./live-socket.js";
+
 const root = document.querySelector("[data-console]");
 const strings = JSON.parse(document.getElementById("console-strings")?.textContent || "{}");
 const PING_MS = 10000;
 const PONG_TIMEOUT_MS = 8000;
 const FALLBACK_MS = 5000;
 
-let socket = null;
-let failures = 0;
-let pingTimer = null;
-let pongTimer = null;
 let fallbackTimer = null;
 let refreshing = null;
 let audio = null;
@@ -20,11 +18,6 @@ const edits = new Map();
 function setConnection(text) {
   const node = document.querySelector("[data-connection]");
   if (node) node.textContent = text;
-}
-
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
 }
 
 async function refreshPanel() {
@@ -69,53 +62,32 @@ function alertDoctor() {
   }
 }
 
-function send(message) {
-  if (socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify(message));
-    return true;
-  }
-  return false;
+function onMessage(message) {
+  if (message.type === "console") refreshPanel();
+  else if (message.type === "event") {
+    if (message.event === "offer") alertDoctor();
+    refreshPanel();
+  } else if (message.type === "error") console.warn("console:", message.code, message.message);
 }
 
 function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
-  socket.addEventListener("open", () => {
-    failures = 0;
-    stopFallback();
-    setConnection(strings.live);
-    pingTimer = setInterval(() => {
-      send({ type: "ping" });
-      clearTimeout(pongTimer);
-      pongTimer = setTimeout(() => socket.close(), PONG_TIMEOUT_MS);
-    }, PING_MS);
+  const socket = new LiveSocket(root.dataset.wsPath, {
+    pingMs: PING_MS,
+    pongTimeoutMs: PONG_TIMEOUT_MS,
+    onOpen() {
+      stopFallback();
+      setConnection(strings.live);
+    },
+    onMessage,
+    onRefused() {
+      location.reload(); // signed out or no longer a doctor: the server says where to go
+    },
+    onRetry(failures) {
+      setConnection(strings.reconnecting);
+      if (failures > 2) startFallback();
+    },
   });
-  socket.addEventListener("message", (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    if (message.type === "pong") clearTimeout(pongTimer);
-    else if (message.type === "console") refreshPanel();
-    else if (message.type === "event") {
-      if (message.event === "offer") alertDoctor();
-      refreshPanel();
-    } else if (message.type === "error") console.warn("console:", message.code, message.message);
-  });
-  socket.addEventListener("close", (event) => {
-    clearInterval(pingTimer);
-    clearTimeout(pongTimer);
-    if (event.code >= 4400 && event.code < 4500) {
-      location.reload();
-      return;
-    }
-    failures += 1;
-    setConnection(strings.reconnecting);
-    if (failures > 2) startFallback();
-    setTimeout(connect, Math.min(15000, 1000 * 2 ** Math.min(failures, 4)) + Math.random() * 500);
-  });
+  socket.start();
 }
 
 // Without a socket, keep duty alive and the panel fresh over plain HTTP.

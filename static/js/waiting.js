@@ -4,6 +4,8 @@
 // that joined or left; this page works out its own position from them and asks for a full
 // snapshot now and then to stay exact. Protocol: docs/waiting-room.md.
 
+import { LiveSocket, csrfToken } from "./live-socket.js";
+
 const root = document.querySelector("[data-waiting-room]");
 const strings = JSON.parse(document.getElementById("waiting-strings")?.textContent || "{}");
 
@@ -25,13 +27,9 @@ const state = {
 };
 
 let socket = null;
-let failures = 0;
-let pingTimer = null;
-let pongTimer = null;
 let resyncTimer = null;
 let pollTimer = null;
 let countdownTimer = null;
-let stopped = false;
 let audio = null;
 let answered = false; // CALL NOW pressed on this page: go to the call once it starts
 
@@ -148,24 +146,14 @@ function alertPatient() {
 }
 
 function send(message) {
-  if (socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify(message));
-    return true;
-  }
-  return false;
+  return Boolean(socket?.send(message));
 }
 
 function resync() {
   if (!send({ type: "resync" })) poll();
 }
 
-function onMessage(event) {
-  let message;
-  try {
-    message = JSON.parse(event.data);
-  } catch {
-    return;
-  }
+function onMessage(message) {
   switch (message.type) {
     case "snapshot":
       applySnapshot(message);
@@ -182,9 +170,6 @@ function onMessage(event) {
     case "ticket":
       applyTicket(message);
       break;
-    case "pong":
-      clearTimeout(pongTimer);
-      break;
     case "error":
       console.warn("waiting room:", message.code, message.message);
       break;
@@ -193,45 +178,31 @@ function onMessage(event) {
   }
 }
 
-function clearTimers() {
-  clearInterval(pingTimer);
-  clearTimeout(pongTimer);
-  clearInterval(resyncTimer);
-}
-
 function connect() {
-  if (stopped) return;
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
-  socket.addEventListener("open", () => {
-    failures = 0;
-    stopPolling();
-    setText("[data-connection]", strings.live);
-    // A change may have crossed the first snapshot: check once more shortly after.
-    setTimeout(resync, 3000);
-    pingTimer = setInterval(() => {
-      send({ type: "ping" });
-      clearTimeout(pongTimer);
-      // Some browsers never report a dropped connection: no pong, no connection.
-      pongTimer = setTimeout(() => socket.close(), PONG_TIMEOUT_MS);
-    }, PING_MS);
-    resyncTimer = setInterval(resync, RESYNC_MS + Math.random() * 5000);
-  });
-  socket.addEventListener("message", onMessage);
-  socket.addEventListener("close", (event) => {
-    clearTimers();
-    if (stopped) return;
-    if (event.code >= 4400 && event.code < 4500) {
+  socket = new LiveSocket(root.dataset.wsPath, {
+    pingMs: PING_MS,
+    pongTimeoutMs: PONG_TIMEOUT_MS,
+    onOpen() {
+      stopPolling();
+      setText("[data-connection]", strings.live);
+      // A change may have crossed the first snapshot: check once more shortly after.
+      setTimeout(resync, 3000);
+      clearInterval(resyncTimer);
+      resyncTimer = setInterval(resync, RESYNC_MS + Math.random() * 5000);
+    },
+    onMessage,
+    onRefused() {
       // Refused for good (signed out, not yours, closed): show the last known state.
+      clearInterval(resyncTimer);
       poll();
-      return;
-    }
-    failures += 1;
-    setText("[data-connection]", failures > 2 ? strings.polling : strings.reconnecting);
-    if (failures > 2) startPolling();
-    const delay = Math.min(15000, 1000 * 2 ** Math.min(failures, 4)) + Math.random() * 1000;
-    setTimeout(connect, delay);
+    },
+    onRetry(failures) {
+      clearInterval(resyncTimer);
+      setText("[data-connection]", failures > 2 ? strings.polling : strings.reconnecting);
+      if (failures > 2) startPolling();
+    },
   });
+  socket.start();
 }
 
 async function poll() {
@@ -256,17 +227,11 @@ function stopPolling() {
 }
 
 function stop() {
-  stopped = true;
-  clearTimers();
+  clearInterval(resyncTimer);
   stopPolling();
-  if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000);
+  socket?.stop();
   const facts = $(".queue-facts");
   if (facts) facts.hidden = true;
-}
-
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
 }
 
 async function answer(event) {
