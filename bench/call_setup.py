@@ -35,7 +35,8 @@ from providers.models import Doctor
 from queues.models import Ticket
 from queues.services import visits
 from queues.services.dispatch import claim_next_ticket
-from tests.video.bots import CallBot, Frame, session_cookie
+from tests.sessions import session_cookie
+from tests.video.bots import CallBot, Frame
 
 logger = logging.getLogger("bench")
 

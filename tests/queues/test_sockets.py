@@ -12,7 +12,6 @@ import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from queues.services import duty, visits
 from queues.services.booking import book
 from tests.factories import DoctorFactory, PatientFactory
 from tests.queues.conftest import make_opd
+from tests.sessions import session_cookie as signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -30,12 +30,7 @@ ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
 def session_cookie(user: User) -> tuple[bytes, bytes]:
-    session = SessionStore()
-    session["_auth_user_id"] = str(user.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    session["_auth_user_hash"] = user.get_session_auth_hash()
-    session.create()
-    return (b"cookie", f"sessionid={session.session_key}".encode())
+    return (b"cookie", signed_in(user).encode())
 
 
 def socket(path: str, cookie=None, origin=ORIGIN) -> WebsocketCommunicator:

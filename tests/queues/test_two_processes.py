@@ -22,14 +22,12 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.db import connection
 from knox.models import AuthToken
 from websockets.exceptions import ConnectionClosed
@@ -43,6 +41,7 @@ from queues.services.booking import book
 from tests.e2e.processes import ManagedProcess, answers_http, free_port
 from tests.factories import DoctorFactory, PatientFactory
 from tests.queues.conftest import make_opd
+from tests.sessions import session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -175,16 +174,6 @@ def web(tmp_path: Path) -> Iterator[TwoWebProcesses]:
         yield pair
     finally:
         pair.stop()  # before pytest-django flushes the database
-
-
-def session_cookie(user: User) -> str:
-    """A signed-in session, as ``django.contrib.auth.login`` would have stored it."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
 
 def api_token(user: User) -> str:

@@ -29,7 +29,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -46,14 +45,12 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamT
 from aiortc.mediastreams import VideoStreamTrack as _VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.db import connection, transaction
 from django.utils import timezone
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from accounts.models import User
 from queues.models import DoctorPresence, Ticket
 from queues.services import duty, visits
 from queues.services.booking import book
@@ -66,16 +63,6 @@ CANDIDATE_PREFIX = "candidate:"
 def stay_on_loopback() -> None:
     """aioice offers 127.0.0.1 only (it leaves loopback out otherwise)."""
     aioice.ice.get_host_addresses = loopback_host_addresses
-
-
-def session_cookie(user: User) -> str:
-    """A signed-in session, stored as ``django.contrib.auth.login`` would have."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
 
 def called_ticket(opd_code: str = "VB") -> Ticket:

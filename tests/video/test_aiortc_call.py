@@ -19,12 +19,12 @@ from typing import Any
 import aioice.ice
 import pytest
 
+from tests.sessions import session_cookie
 from tests.video.bots import (
     CallBot,
     LiveServer,
     called_ticket,
     live_daphne,
-    session_cookie,
     shared_database_url,
 )
 from video.echo import loopback_host_addresses

@@ -25,11 +25,11 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from core.errors import TooManyRequests
 from tests.factories import PatientFactory
+from tests.sessions import session_cookie
 from tests.video.bots import (
     LiveServer,
     SmallVideoTrack,
     live_daphne,
-    session_cookie,
     shared_database_url,
 )
 from video.echo import EchoPeer, EchoPeers, loopback_host_addresses
