@@ -39,3 +39,11 @@ def test_the_api_docs_use_local_assets_only(client):
     assert "swagger-ui" in page
     assert "cdn" not in page.lower()
     assert "//unpkg" not in page and "jsdelivr" not in page
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    response = client.get("/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response["Permissions-Policy"].startswith("camera=(self), microphone=(self)")
