@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.environment import die_with_parent
+
 # After each claim the doctor finishes at once so they can claim again (not timed). The CTE
 # reads the snapshot before the update: the doctor must hold exactly the one ticket just claimed.
 COMPLETE_SQL = """
@@ -151,6 +153,7 @@ def _claim_loop(
 def service_worker(spec: WorkerSpec, counter: Any, barrier: Any, results: Any) -> None:
     """Claim through ``queues.services.dispatch.claim_next_ticket`` until the target is met."""
     result = WorkerResult(spec.index)
+    die_with_parent()
     try:
         import django  # noqa: PLC0415 - set up in this child process, before any model import
 
@@ -189,6 +192,7 @@ def service_worker(spec: WorkerSpec, counter: Any, barrier: Any, results: Any) -
 def raw_worker(spec: WorkerSpec, counter: Any, barrier: Any, results: Any) -> None:
     """The floor: BEGIN; SELECT … FOR UPDATE SKIP LOCKED LIMIT 1; UPDATE; COMMIT."""
     result = WorkerResult(spec.index)
+    die_with_parent()
     try:
         import psycopg  # noqa: PLC0415
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
+import queue
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -64,8 +67,10 @@ def _run_phase(
         process.start()
     try:
         with CpuUse() as cpu, PgWaits(dsn, dsn.rsplit("/", 1)[1]) as waits:
-            barrier.wait(timeout=120)
-            collected: list[WorkerResult] = [results.get(timeout=PHASE_TIMEOUT) for _ in processes]
+            # A claimer that fails while starting breaks the barrier; its result says why.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=120)
+            collected = _collect(results, processes)
     finally:
         for process in processes:
             process.join(timeout=30)
@@ -76,6 +81,22 @@ def _run_phase(
         raise RuntimeError("a claimer failed:\n" + "\n".join(errors))
     wall = max(r.finished for r in collected) - min(r.started for r in collected)
     return collected, wall, {"machine_cpu": cpu.result, "db_active_backends": waits.summary()}
+
+
+def _collect(results: Any, processes: list[Any]) -> list[WorkerResult]:
+    """Every claimer's result; fails fast if a claimer died without reporting."""
+    collected: list[WorkerResult] = []
+    deadline = time.monotonic() + PHASE_TIMEOUT
+    while len(collected) < len(processes):
+        try:
+            collected.append(results.get(timeout=1.0))
+        except queue.Empty:
+            dead = [p.name for p in processes if p.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"claimer(s) died: {', '.join(dead)}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"claimers still running after {PHASE_TIMEOUT}s") from None
+    return collected
 
 
 def _summary(results: list[WorkerResult], wall: float, seen: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,6 @@
   the text again for each socket.
 - ``gc``: ``gc.freeze()`` what start-up allocated and raise the young-generation threshold, so
   full collections (which walk every socket's objects) run less often.
-- ``no_channel``: waiting-room consumers get no channel-layer channel of their own (an
-  unconfigured ``channel_layer_alias``): Channels otherwise subscribes one Redis pub/sub channel
-  and runs one receive loop per socket, which the hub design never uses.
 
 Measurement only: the application's code is not changed.
 """
@@ -88,10 +85,6 @@ if "ticks" in WHAT_IF:
     WaitingRoomHub._flush_forever = _flush_on_a_clock  # type: ignore[method-assign]
 if WHAT_IF & {"yield", "prepared"}:
     WaitingRoomHub.flush = _flush  # type: ignore[method-assign]
-if "no_channel" in WHAT_IF:
-    from queues.consumers import WaitingRoomConsumer
-
-    WaitingRoomConsumer.channel_layer_alias = "bench-no-layer"
 if "gc" in WHAT_IF:
     gc.collect()
     gc.freeze()

@@ -9,13 +9,16 @@ URL) would reach every other Daphne on that server whose waiting rooms show an O
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import resource
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -49,6 +52,12 @@ def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | 
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def die_with_parent() -> None:
+    """In a child process: be sent SIGTERM when the bench itself dies."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def raise_open_files_limit() -> int:

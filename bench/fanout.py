@@ -9,11 +9,10 @@ with a unique key; the clients report when each of their sockets first saw each 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import logging
 import multiprocessing as mp
 import os
-import signal
+import queue
 import subprocess
 import sys
 import time
@@ -28,7 +27,6 @@ from bench.environment import (
     BenchEnvironment,
     cpu_seconds,
     free_port,
-    raise_open_files_limit,
     rss_mb,
     stop_process,
     wait_for_port,
@@ -44,13 +42,6 @@ KEY_BASE = 30_000_000_000_000  # above any real queue_seq: these keys are only e
 READY_TIMEOUT = 240.0
 
 
-def _child_setup() -> None:
-    """In a server child: room for many sockets, and die with the bench."""
-    raise_open_files_limit()
-    if sys.platform == "linux":
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         args,
@@ -59,8 +50,7 @@ def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[
         stdin=subprocess.DEVNULL,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
-        start_new_session=True,
-        preexec_fn=_child_setup,  # noqa: PLW1509 - no threads in this process use fork state
+        start_new_session=True,  # Ctrl-C reaches the bench, which stops its servers itself
     )
 
 
@@ -138,7 +128,14 @@ class Clients:
 
 
 def _start_clients(
-    url: str, origin: str, paths: list[str], cookies: list[str], *, procs: int, raw: bool
+    url: str,
+    origin: str,
+    paths: list[str],
+    cookies: list[str],
+    *,
+    procs: int,
+    raw: bool,
+    server: subprocess.Popen[bytes],
 ) -> Clients:
     ctx = mp.get_context("spawn")
     ready: Any = ctx.Queue()
@@ -159,13 +156,35 @@ def _start_clients(
         process = ctx.Process(target=client_process, args=(spec, ready, stop, reports))
         process.start()
         processes.append(process)
+    clients = Clients(processes, stop, reports, 0, 0, 0.0)
     started = time.monotonic()
-    connected = failed = 0
-    for _ in processes:
-        _index, ok, bad, _seconds = ready.get(timeout=READY_TIMEOUT)
-        connected += ok
-        failed += bad
-    return Clients(processes, stop, reports, connected, failed, time.monotonic() - started)
+    waiting = len(processes)
+    try:
+        while waiting:
+            if server.poll() is not None:
+                raise RuntimeError(f"the server exited with {server.returncode} during connects")
+            if time.monotonic() - started > READY_TIMEOUT:
+                raise RuntimeError(f"sockets still connecting after {READY_TIMEOUT}s")
+            try:
+                _index, ok, bad, _seconds = ready.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            clients.connected += ok
+            clients.failed += bad
+            waiting -= 1
+    except BaseException:
+        _end_clients(clients)
+        raise
+    clients.connect_s = time.monotonic() - started
+    return clients
+
+
+def _end_clients(clients: Clients) -> None:
+    clients.stop.set()
+    for process in clients.processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
 
 
 def _clients_cpu(clients: Clients) -> float:
@@ -263,6 +282,7 @@ def _app_fanout(
     env.update(QUEUE_BROADCAST_SECONDS=str(args.broadcast_seconds))
     if args.daphne_conn_max_age >= 0:  # a deployment knob: ?conn_max_age= in the URL
         env["DATABASE_URL"] = f"{environment.database_url}?conn_max_age={args.daphne_conn_max_age}"
+        env["DATABASE_POOL"] = "0"
     app = "esanjeevani.asgi:application"
     if args.hub_what_if:
         env["BENCH_HUB_WHAT_IF"] = args.hub_what_if
@@ -292,6 +312,7 @@ def _app_fanout(
             room.cookies,
             procs=args.client_processes,
             raw=False,
+            server=daphne,
         )
         logger.info(
             "%s sockets connected (%s failed) in %.1fs",
@@ -316,10 +337,14 @@ def _app_fanout(
         reports = _stop_clients(clients)
         clients = None
         measures = _fanout_measures(reports, published, sum(r.connected for r in reports), window)
+        if measures["messages_lost"]:
+            logger.warning("changes were lost; daphne log tail:\n%s", _log_tail(log, 400))
         return {
             **({"hub_what_if": args.hub_what_if} if args.hub_what_if else {}),
-            "daphne_conn_max_age": (
-                args.daphne_conn_max_age if args.daphne_conn_max_age >= 0 else "app default"
+            "daphne_db_connections": (
+                f"conn_max_age={args.daphne_conn_max_age}, DATABASE_POOL=0"
+                if args.daphne_conn_max_age >= 0
+                else "app settings"
             ),
             "sockets": sum(r.connected for r in reports),
             "sockets_failed": sum(r.failed for r in reports),
@@ -348,11 +373,7 @@ def _app_fanout(
         raise
     finally:
         if clients is not None:
-            clients.stop.set()
-            for process in clients.processes:
-                process.join(timeout=10)
-                if process.is_alive():
-                    process.terminate()
+            _end_clients(clients)
         stop_process(daphne)
 
 
@@ -384,6 +405,7 @@ def _raw_fanout(
             [""] * sockets,
             procs=args.client_processes,
             raw=True,
+            server=server,
         )
         time.sleep(1.0)
         window_start = time.time()
@@ -421,7 +443,7 @@ def _raw_fanout(
         raise
     finally:
         if clients is not None:
-            clients.stop.set()
+            _end_clients(clients)
         stop_process(server)
 
 

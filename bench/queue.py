@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 from typing import Any
 
-from bench.environment import BenchEnvironment
+from bench.environment import BenchEnvironment, raise_open_files_limit
 from bench.stats import load
 from bench.what_if import NAMES
 
@@ -55,9 +56,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--daphne-conn-max-age",
         type=int,
-        default=600,
-        help="serve with ?conn_max_age=N in Daphne's DATABASE_URL; -1 for the app's own setting "
-        "(0: a new PostgreSQL connection for every database call, ~3x slower connects)",
+        default=-1,
+        help="serve with ?conn_max_age=N in Daphne's DATABASE_URL and DATABASE_POOL=0 "
+        "(default -1: the app's own database settings)",
     )
     parser.add_argument(
         "--hub-what-if",
@@ -70,11 +71,18 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s bench %(message)s"
     )
     args = _arguments(argv)
+    # A plain SIGTERM would skip the clean-up below and leave the database behind.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    raise_open_files_limit()  # inherited by Daphne, the raw server and the client processes
     started = time.monotonic()
     environment = BenchEnvironment(db_name=args.db_name, redis_url=args.redis_url)
     result: dict[str, Any] = {"load_at_start": load()}
@@ -83,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         import django  # noqa: PLC0415 - only after the environment is exported
 
         django.setup()
+        logger.setLevel(logging.INFO)  # settings' LOGGING puts the root logger at WARNING
         from django.core.management import call_command  # noqa: PLC0415
 
         call_command("migrate", verbosity=0)
@@ -106,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         from django.db import connections  # noqa: PLC0415
 
-        connections.close_all()
+        for connection in connections.all(initialized_only=True):
+            connection.close()
+            close_pool = getattr(connection, "close_pool", None)
+            if close_pool is not None:  # psycopg's pool: its threads would reconnect
+                close_pool()
         environment.stop()
     result["duration_s"] = round(time.monotonic() - started, 1)
     result["load_at_end"] = load()

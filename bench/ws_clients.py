@@ -28,7 +28,7 @@ from websockets.protocol import State
 from websockets.typing import Origin
 from websockets.uri import parse_uri
 
-from bench.environment import raise_open_files_limit
+from bench.environment import die_with_parent, raise_open_files_limit
 
 CONNECT_ATTEMPTS = 4
 
@@ -211,6 +211,7 @@ async def _run(spec: ClientSpec, ready: Any, stop: Any) -> ClientReport:
 def client_process(spec: ClientSpec, ready: Any, stop: Any, reports: Any) -> None:
     """Entry point of one client process (started with ``spawn``)."""
     raise_open_files_limit()
+    die_with_parent()
     try:
         report = asyncio.run(_run(spec, ready, stop))
     except BaseException:
