@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -17,6 +18,11 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from esanjeevani.routing import websocket_urlpatterns  # noqa: E402
 from queues.sweeper import StartsQueueSweeper  # noqa: E402
+
+# Thousands of long-lived socket objects make full garbage collections pause the whole process
+# for hundreds of milliseconds: keep what start-up created out of them, and collect less often.
+gc.freeze()
+gc.set_threshold(50_000, 50, 100)
 
 application = StartsQueueSweeper(
     ProtocolTypeRouter(

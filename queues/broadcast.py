@@ -14,18 +14,16 @@ Groups:
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
+from core import publish
 from queues.models import Ticket
 from queues.selectors import doctors_on_duty
-
-logger = logging.getLogger(__name__)
 
 
 def opd_group(opd_id: int) -> str:
@@ -45,18 +43,32 @@ def call_group(ticket_id: int) -> str:
     return f"call.{ticket_id}"
 
 
+_together: ContextVar[list[publish.Message] | None] = ContextVar("together", default=None)
+
+
 def _send(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # a lost message is repaired by the pages' periodic resync
-        logger.exception("could not publish to %s", group)
+    publish.group_send(group, message)
 
 
 def after_commit(group: str, message: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: _send(group, message))
+    pending = _together.get()
+    if pending is not None:
+        pending.append((group, message))
+    else:
+        transaction.on_commit(lambda: _send(group, message))
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """Messages announced inside go out together after commit (one Redis round trip)."""
+    pending: list[publish.Message] = []
+    token = _together.set(pending)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+        if pending:
+            transaction.on_commit(lambda: publish.group_send_many(pending))
 
 
 def queue_changed(

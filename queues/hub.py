@@ -24,6 +24,8 @@ from queues.broadcast import opd_group
 
 logger = logging.getLogger(__name__)
 
+YIELD_EVERY = 250
+
 
 class WaitingSocket(Protocol):
     opd_id: int
@@ -107,9 +109,12 @@ class WaitingRoomHub:
                 await self._write(socket, frame)
 
     async def _flush_forever(self) -> None:
+        """Flush on a fixed clock: a slow flush must not stretch the period between frames."""
         interval = float(settings.QUEUE_BROADCAST_SECONDS)
+        next_tick = self.loop.time() + interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, next_tick - self.loop.time()))
+            next_tick = max(next_tick + interval, self.loop.time())
             try:
                 await self.flush()
             except asyncio.CancelledError:
@@ -122,8 +127,7 @@ class WaitingRoomHub:
         stats, self.stats = self.stats, {}
         for opd_id, figures in stats.items():
             frame = {"type": "websocket.send", "text": json.dumps({"type": "stats", **figures})}
-            for socket in list(self.sockets.get(opd_id, ())):
-                await self._write(socket, frame)
+            await self._write_all(list(self.sockets.get(opd_id, ())), frame)
         for opd_id, changes in batches.items():
             sockets = list(self.sockets.get(opd_id, ()))
             if not sockets or not changes:
@@ -132,8 +136,15 @@ class WaitingRoomHub:
                 "type": "websocket.send",
                 "text": json.dumps({"type": "queue", "changes": changes}),
             }
-            for socket in sockets:
-                await self._write(socket, frame)
+            await self._write_all(sockets, frame)
+
+    async def _write_all(self, sockets: list[WaitingSocket], frame: dict[str, Any]) -> None:
+        """One frame to many sockets, letting the loop send bytes and read Redis every few
+        hundred writes instead of only when all of them are queued."""
+        for index, socket in enumerate(sockets, start=1):
+            await self._write(socket, frame)
+            if index % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     async def _write(self, socket: WaitingSocket, frame: dict[str, Any]) -> None:
         try:

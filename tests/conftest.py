@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role, User
 from notifications.sms import InMemorySmsBackend, SmsMessage
 from patients.models import Patient
+from queues.services.dispatch import forget_cached_hours
 from tests.factories import DoctorFactory, PatientFactory, StaffFactory, state
 
 
@@ -31,6 +32,14 @@ def _fresh_cache() -> Iterator[None]:
     _clear_cache()
     yield
     _clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_opd_cache() -> Iterator[None]:
+    """Claims cache OPD hours per process; each test starts without them."""
+    forget_cached_hours()
+    yield
+    forget_cached_hours()
 
 
 @pytest.fixture

@@ -16,13 +16,6 @@ from tests.factories import DoctorFactory, PatientFactory, StaffFactory, state
 ALL_DAY = (time(0, 0), time.max)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_hours_cache():
-    forget_cached_hours()
-    yield
-    forget_cached_hours()
-
-
 def make_opd(code: str = "GM", *, state_code: str | None = "UP", hours=ALL_DAY, **fields) -> Opd:
     opd = Opd.objects.create(
         code=code,
@@ -34,6 +27,7 @@ def make_opd(code: str = "GM", *, state_code: str | None = "UP", hours=ALL_DAY, 
         OpdHours.objects.bulk_create(
             [OpdHours(opd=opd, weekday=d, opens_at=hours[0], closes_at=hours[1]) for d in range(7)]
         )
+    forget_cached_hours()  # as the admin does when an OPD changes
     return opd
 
 
