@@ -106,6 +106,7 @@ def _start_daphne(
     )
     if args.conn_max_age is not None:
         env["DATABASE_URL"] = f"{environment.database_url}?conn_max_age={args.conn_max_age}"
+        env["DATABASE_POOL"] = "0"  # Django refuses persistent connections with a pool
     what_ifs = [part for name in args.what_if for part in ("--what-if", name)]
     command = ["-m", "bench.call_daphne", *what_ifs, "--"]
     if args.profile_daphne is not None:
