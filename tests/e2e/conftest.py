@@ -125,8 +125,9 @@ def live_app(
         VAR_DIR=str(work / "var"),
         # Calls between two browsers on this machine: pages keep only 127.0.0.1 candidates.
         WEBRTC_LOOPBACK_ONLY="1",
-        # The real timers run, as in production (settings_test turns them off for the rest).
-        QUEUE_SWEEPER_IN_WEB="1",
+        # No timers: this server lives for the whole session and its sweeper would act on
+        # other tests' data (tests/queues/test_sweeper_in_web.py runs a sweeping server alone).
+        QUEUE_SWEEPER_IN_WEB="0",
         PYTHONUNBUFFERED="1",
     )
 

@@ -139,11 +139,10 @@ class TwoWebProcesses:
         return self.a.logs() + "\n\n" + self.b.logs()
 
 
-@pytest.fixture
-def web(tmp_path: Path) -> Iterator[TwoWebProcesses]:
-    """Two Daphne processes on the test database and the test run's Redis (not started)."""
+def web_environment(tmp_path: Path) -> dict[str, str]:
+    """What a Daphne started by a test needs to serve the test database and Redis."""
     if not settings.REDIS_URL:
-        pytest.fail("Two web processes talk through Redis: set REDIS_URL.")
+        pytest.fail("Web processes started by tests talk through Redis: set REDIS_URL.")
     env = {
         key: value
         for key, value in os.environ.items()
@@ -166,6 +165,13 @@ def web(tmp_path: Path) -> Iterator[TwoWebProcesses]:
         VAR_DIR=str(tmp_path / "var"),
         PYTHONUNBUFFERED="1",
     )
+    return env
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[TwoWebProcesses]:
+    """Two Daphne processes on the test database and the test run's Redis (not started)."""
+    env = web_environment(tmp_path)
     pair = TwoWebProcesses(
         a=WebProcess("A", free_port(), env, tmp_path),
         b=WebProcess("B", free_port(), env, tmp_path),
