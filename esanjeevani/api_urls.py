@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from accounts import api as accounts_api
+from consultations import api as consultations_api
 from core.api import reference
 from patients import api as patients_api
 from providers import api as providers_api
@@ -52,6 +53,32 @@ urlpatterns = [
         "console/tickets/<uuid:ticket_id>/end/",
         queues_api.ConsoleTicketAction.as_view(action="end"),
         name="console-end",
+    ),
+    path(
+        "consultations/<uuid:ticket_id>/",
+        consultations_api.ConsultationView.as_view(),
+        name="consultation",
+    ),
+    path(
+        "consultations/<uuid:ticket_id>/draft/",
+        consultations_api.DraftView.as_view(),
+        name="consultation-draft",
+    ),
+    path(
+        "consultations/<uuid:ticket_id>/finalise/",
+        consultations_api.FinaliseView.as_view(),
+        name="consultation-finalise",
+    ),
+    path("prescriptions/", consultations_api.MyPrescriptions.as_view(), name="prescriptions"),
+    path(
+        "prescriptions/<uuid:prescription_id>/",
+        consultations_api.PrescriptionDetail.as_view(),
+        name="prescription",
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/correct/",
+        consultations_api.CorrectionView.as_view(),
+        name="prescription-correct",
     ),
     *router.urls,
 ]

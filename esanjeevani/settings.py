@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "providers",
     "queues",
     "video",
+    "consultations",
 ]
 
 MIDDLEWARE = [

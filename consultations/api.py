@@ -1,0 +1,227 @@
+"""The consultation record and e-prescription over the API.
+
+Doctors write the draft (autosaved), finalise it and start corrections; patients' family
+accounts read their finalised prescriptions. The serializers are the one validator the pages
+use too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsPatientAccount, IsStaff, signed_in_user
+from consultations import selectors, services, validation
+from consultations.models import Consultation, MedicineLine, Prescription
+from core.clock import india_today
+from core.errors import NotFound
+from providers.models import Doctor
+from providers.selectors import doctor_of
+
+
+class MedicineSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=120)
+    strength = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    dosage_form = serializers.ChoiceField(choices=MedicineLine.DosageForm.choices)
+    dose = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    frequency = serializers.ChoiceField(
+        choices=MedicineLine.Frequency.choices, required=False, allow_blank=True, default=""
+    )
+    duration_days = serializers.IntegerField(
+        min_value=1, max_value=365, required=False, allow_null=True, default=None
+    )
+    route = serializers.ChoiceField(
+        choices=MedicineLine.Route.choices, required=False, default=MedicineLine.Route.ORAL
+    )
+    timing = serializers.ChoiceField(
+        choices=MedicineLine.Timing.choices, required=False, default=MedicineLine.Timing.ANY
+    )
+    instructions = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+
+
+class PrescriptionSerializer(serializers.Serializer[Any]):
+    """A prescription: written by the doctor while a draft, read by everyone who may see it."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    number = serializers.CharField(source="display_number", read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    finalised_at = serializers.DateTimeField(read_only=True)
+    chief_complaints = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    history = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    vitals = serializers.JSONField(required=False)
+    examination = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    diagnosis = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    icd10_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    investigations = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    advice = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    follow_up_on = serializers.DateField(required=False, allow_null=True)
+    referral = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    medicines = MedicineSerializer(many=True, required=False)
+    pdf_url = serializers.SerializerMethodField()
+    fhir_url = serializers.SerializerMethodField()
+
+    def validate_icd10_code(self, value: str) -> str:
+        try:
+            return validation.clean_icd10(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def validate_vitals(self, value: Any) -> dict[str, float]:
+        try:
+            return validation.clean_vitals(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def validate_follow_up_on(self, value: Any) -> Any:
+        if value is not None and value <= india_today():
+            raise serializers.ValidationError(_("The follow-up date must be after today."))
+        return value
+
+    def validate_medicines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(value) > validation.MAX_MEDICINES:
+            raise serializers.ValidationError(
+                _("At most %(count)d medicines.") % {"count": validation.MAX_MEDICINES}
+            )
+        return value
+
+    def get_pdf_url(self, prescription: Prescription) -> str | None:
+        if prescription.is_draft:
+            return None
+        return f"/prescriptions/{prescription.public_id}/pdf/"
+
+    def get_fhir_url(self, prescription: Prescription) -> str | None:
+        if prescription.is_draft:
+            return None
+        return f"/prescriptions/{prescription.public_id}/fhir/"
+
+    def to_representation(self, instance: Prescription) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["medicines"] = MedicineSerializer(instance.medicines.all(), many=True).data
+        return data
+
+
+def _doctor(request: Request) -> Doctor:
+    doctor = doctor_of(signed_in_user(request))
+    if doctor is None:
+        raise NotFound(_("This account has no doctor profile."))
+    return doctor
+
+
+def _consultation_payload(consultation: Consultation, draft: Prescription | None) -> dict[str, Any]:
+    ticket = consultation.ticket
+    patient = consultation.patient
+    return {
+        "id": str(consultation.public_id),
+        "ticket": str(ticket.public_id),
+        "token": ticket.token,
+        "patient": {
+            "name": patient.name,
+            "age": patient.age_years,
+            "sex": str(patient.get_sex_display()),
+            "patient_id": patient.display_patient_number,
+            "abha_number": patient.display_abha_number or None,
+        },
+        "complaint": ticket.complaint,
+        "draft": PrescriptionSerializer(draft).data if draft else None,
+        "prescriptions": PrescriptionSerializer(
+            consultation.prescriptions.exclude(status=Prescription.Status.DRAFT), many=True
+        ).data,
+        "earlier": PrescriptionSerializer(
+            selectors.earlier_prescriptions(consultation), many=True
+        ).data,
+    }
+
+
+class ConsultationView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(summary="A consultation in the doctor's care, with its draft prescription")
+    def get(self, request: Request, ticket_id: str) -> Response:
+        consultation = selectors.consultation_for_doctor(_doctor(request), ticket_id)
+        draft = consultation.prescriptions.filter(status=Prescription.Status.DRAFT).first()
+        if draft is None and not consultation.prescriptions.exists():
+            draft = services.draft_for(consultation)
+        return Response(_consultation_payload(consultation, draft))
+
+
+class DraftView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        summary="Save the draft prescription (autosave; the whole draft each time)",
+        request=PrescriptionSerializer,
+        responses={200: PrescriptionSerializer},
+    )
+    def put(self, request: Request, ticket_id: str) -> Response:
+        consultation = selectors.consultation_for_doctor(_doctor(request), ticket_id)
+        serializer = PrescriptionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        medicines = data.pop("medicines", [])
+        draft = services.save_draft(
+            services.draft_for(consultation), data=data, medicines=medicines
+        )
+        return Response(PrescriptionSerializer(draft).data)
+
+
+class FinaliseView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        summary="Sign the draft: it becomes final and numbered and goes to the patient",
+        request=None,
+        responses={200: PrescriptionSerializer},
+        description="400 `incomplete` names each missing part in `fields`.",
+    )
+    def post(self, request: Request, ticket_id: str) -> Response:
+        doctor = _doctor(request)
+        consultation = selectors.consultation_for_doctor(doctor, ticket_id)
+        final = services.finalise(services.draft_for(consultation), doctor=doctor)
+        return Response(PrescriptionSerializer(final).data)
+
+
+class CorrectionView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        summary="Start a correction: a new draft version that will supersede this one",
+        request=None,
+        responses={200: PrescriptionSerializer},
+    )
+    def post(self, request: Request, prescription_id: str) -> Response:
+        doctor = _doctor(request)
+        prescription = selectors.prescription_for(signed_in_user(request), prescription_id)
+        draft = services.start_correction(prescription, doctor=doctor)
+        return Response(PrescriptionSerializer(draft).data)
+
+
+class MyPrescriptions(APIView):
+    permission_classes = [IsPatientAccount]
+
+    @extend_schema(
+        summary="The family's prescriptions", responses={200: PrescriptionSerializer(many=True)}
+    )
+    def get(self, request: Request) -> Response:
+        prescriptions = selectors.prescriptions_for(signed_in_user(request)).order_by(
+            "-finalised_at"
+        )
+        return Response(PrescriptionSerializer(prescriptions[:100], many=True).data)
+
+
+class PrescriptionDetail(APIView):
+    @extend_schema(
+        summary="One prescription (the family's, or the doctor's own patient's)",
+        responses={200: PrescriptionSerializer},
+    )
+    def get(self, request: Request, prescription_id: str) -> Response:
+        prescription = selectors.prescription_for(signed_in_user(request), prescription_id)
+        return Response(PrescriptionSerializer(prescription).data)

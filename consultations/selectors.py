@@ -1,0 +1,99 @@
+"""Who may see which consultations and prescriptions.
+
+A patient's family account sees its members' finalised prescriptions (never a draft); the doctor
+a consultation was assigned to sees everything of it; nobody else sees anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext
+
+from accounts.models import User
+from consultations.models import Consultation, Prescription
+from core.errors import NotFound
+from core.ids import parse_uuid
+from providers.models import Doctor
+from providers.selectors import doctor_of
+from queues.models import Ticket
+
+WRITABLE_TICKET_STATUSES = (Ticket.Status.IN_CONSULTATION, Ticket.Status.COMPLETED)
+
+
+def consultation_for_doctor(doctor: Doctor, ticket_id: uuid.UUID | str) -> Consultation:
+    """The consultation of a ticket assigned to this doctor, created on first use (once the
+    patient has joined); 404 for anyone else's."""
+    parsed = parse_uuid(ticket_id)
+    ticket = (
+        Ticket.objects.filter(
+            public_id=parsed, doctor=doctor, status__in=WRITABLE_TICKET_STATUSES
+        ).first()
+        if parsed
+        else None
+    )
+    if ticket is None:
+        raise NotFound(gettext("No such consultation in your care."))
+    consultation, _created = Consultation.objects.get_or_create(
+        ticket=ticket,
+        defaults={
+            "patient_id": ticket.patient_id,
+            "doctor": doctor,
+            "opd_id": ticket.opd_id,
+            "started_at": ticket.consult_started_at or ticket.status_changed_at,
+        },
+    )
+    return consultation
+
+
+def prescriptions_for(user: User) -> QuerySet[Prescription]:
+    related = Prescription.objects.select_related(
+        "consultation__patient",
+        "consultation__doctor__user",
+        "consultation__opd",
+        "consultation__ticket",
+    )
+    if not user.is_authenticated:
+        return related.none()
+    if user.is_patient:
+        return related.filter(consultation__patient__account=user).exclude(
+            status=Prescription.Status.DRAFT
+        )
+    doctor = doctor_of(user)
+    if doctor is not None:
+        return related.filter(consultation__doctor=doctor)
+    return related.none()
+
+
+def prescription_for(user: User, public_id: uuid.UUID | str) -> Prescription:
+    parsed = parse_uuid(public_id)
+    found = prescriptions_for(user).filter(public_id=parsed).first() if parsed else None
+    if found is None:
+        raise NotFound(gettext("No such prescription."))
+    return found
+
+
+def earlier_prescriptions(consultation: Consultation, limit: int = 10) -> QuerySet[Prescription]:
+    """The patient's earlier prescriptions from this service, for the doctor during a visit."""
+    return (
+        Prescription.objects.filter(
+            consultation__patient=consultation.patient, status=Prescription.Status.FINAL
+        )
+        .exclude(consultation=consultation)
+        .select_related("consultation__doctor__user", "consultation__opd")
+        .prefetch_related("medicines")
+        .order_by("-finalised_at")[:limit]
+    )
+
+
+def history_for(user: User) -> QuerySet[Consultation]:
+    """A family's consultations, newest first, with their prescriptions."""
+    if not user.is_authenticated or not user.is_patient:
+        return Consultation.objects.none()
+    return (
+        Consultation.objects.filter(patient__account=user)
+        .select_related("patient", "doctor__user", "opd", "ticket")
+        .prefetch_related("prescriptions")
+        .order_by("-started_at")
+    )
