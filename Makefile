@@ -17,7 +17,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
 DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext docker-compose poppler-utils tesseract-ocr tesseract-ocr-hin
 
-.PHONY: help run test lint typecheck pytest services system-packages messages clean
+.PHONY: help run test lint typecheck pytest services system-packages run-packages messages clean
 
 help:
 	@echo "make run   - set up and serve the app at http://$(HOST):$(PORT) (SQLite unless DATABASE_URL/REDIS_URL are set)"
@@ -36,13 +36,19 @@ $(VAR)/secret_key:
 	@mkdir -p $(VAR)
 	@umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
+# What `make run` needs from Debian: msgfmt for the catalogues, Noto fonts for Hindi in PDFs.
+RUN_PACKAGES := gettext fonts-noto-core
+
+run-packages:
+	@$(MAKE) --no-print-directory system-packages DEBIAN_TEST_PACKAGES="$(RUN_PACKAGES)"
+
 messages:
 	@command -v msgfmt >/dev/null || $(MAKE) system-packages DEBIAN_TEST_PACKAGES=gettext
 	@for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; done
 
 run: export SECRET_KEY_FILE ?= $(CURDIR)/$(VAR)/secret_key
 run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
-run: $(VENV)/.installed $(VAR)/secret_key messages
+run: $(VENV)/.installed $(VAR)/secret_key run-packages messages
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py collectstatic --no-input -v 0
 	$(BIN)/python manage.py seed_demo
