@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
+from django.utils import timezone
 
+from notifications import delivery
 from notifications.sms import SmsDeliveryError, SmsMessage, get_backend
 
 logger = logging.getLogger(__name__)
@@ -22,10 +25,39 @@ class TemporarySmsFailure(Exception):
     ignore_result=True,
 )
 def send_sms(to: str, body: str, reference: str) -> None:
-    """Send one SMS. The body is already rendered in the recipient's language."""
+    """Send one SMS that is not stored (sign-in codes, waiting-room news). The body is already
+    rendered in the recipient's language."""
     try:
         get_backend().send(SmsMessage(to=to, body=body, reference=reference))
     except SmsDeliveryError as exc:
         logger.warning("SMS %s not delivered: %s", reference, exc)
         if exc.temporary:
             raise TemporarySmsFailure(str(exc)) from exc
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # The notification counts its own attempts and gives up after MAX_ATTEMPTS.
+    max_retries=None,
+    ignore_result=True,
+)
+def deliver_notification(self: Any, notification_id: int) -> None:
+    """Send one stored notification, exactly once however often this runs (see
+    ``notifications.delivery``); a temporary failure comes back after its back-off."""
+    result = delivery.deliver(notification_id)
+    if result.retry_at is not None:
+        countdown = max((result.retry_at - timezone.now()).total_seconds(), 0.0)
+        raise self.retry(countdown=countdown)
+
+
+@shared_task(ignore_result=True)
+def retry_due_notifications() -> int:
+    """Every minute (beat): re-enqueue notifications whose task was lost, whether the broker
+    dropped the message or a worker died holding the claim."""
+    delivery.give_up_abandoned()
+    overdue = delivery.overdue_ids()
+    for notification_id in overdue:
+        deliver_notification.delay(notification_id)
+    return len(overdue)
