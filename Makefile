@@ -15,7 +15,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/esanjeevani
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext docker-compose poppler-utils tesseract-ocr tesseract-ocr-hin
+DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext docker-compose poppler-utils tesseract-ocr tesseract-ocr-hin zbar-tools
 
 .PHONY: help run test lint typecheck pytest services system-packages run-packages messages clean
 

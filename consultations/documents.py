@@ -1,7 +1,96 @@
-"""The signed prescription as a document (being written): PDF with QR code, then notifications."""
+"""The signed prescription as a stored document: rendered once, then the patient is told.
+
+Celery may run the task twice (a retry, a worker killed after the work but before the ack), and
+the download page renders a missing PDF itself: whoever stores first wins a compare-and-set on the
+row, and a loser removes the file it wrote, so one prescription version has one stored PDF.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
+from django.utils import timezone
+
+from consultations.models import Prescription
+from consultations.pdf import render_pdf
+from notifications import services as notification_services
+
+logger = logging.getLogger(__name__)
+
+
+def pdf_name(prescription: Prescription) -> str:
+    return f"prescriptions/{prescription.public_id}-v{prescription.version}.pdf"
+
+
+def _digest(storage: Storage, name: str) -> str | None:
+    try:
+        with storage.open(name, "rb") as stored:
+            return hashlib.file_digest(stored, "sha256").hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def has_stored_pdf(prescription: Prescription) -> bool:
+    """The PDF is stored and still the file that was recorded."""
+    name = prescription.pdf.name
+    if not name or not prescription.pdf_sha256:
+        return False
+    return _digest(prescription.pdf.storage, name) == prescription.pdf_sha256
+
+
+def ensure_stored(prescription: Prescription) -> Prescription:
+    """The prescription with its PDF stored, rendering it if it is not (a superseded version
+    too: it stays in the history)."""
+    if prescription.is_draft:
+        raise ValueError("A draft prescription has no document.")
+    if has_stored_pdf(prescription):
+        return prescription
+    data = render_pdf(prescription)
+    digest = hashlib.sha256(data).hexdigest()
+    storage = prescription.pdf.storage
+    name = pdf_name(prescription)
+    written = None
+    if _digest(storage, name) != digest:
+        # Rendering is deterministic, so an equal file under the stable name is this one.
+        written = name = storage.save(name, ContentFile(data))
+    previous = prescription.pdf.name or ""
+    stored = Prescription.objects.filter(
+        pk=prescription.pk, pdf=previous, pdf_sha256=prescription.pdf_sha256
+    ).update(pdf=name, pdf_sha256=digest, pdf_rendered_at=timezone.now())
+    current = Prescription.objects.get(pk=prescription.pk)
+    if not stored:
+        if written and current.pdf.name != written:
+            storage.delete(written)  # another worker stored its copy first
+    elif previous and previous != name:
+        storage.delete(previous)  # the recorded file was lost or damaged; this replaces it
+    return current
+
+
+def _signed(prescription_id: int) -> Prescription | None:
+    return (
+        Prescription.objects.exclude(status=Prescription.Status.DRAFT)
+        .select_related(
+            "consultation__patient__account",
+            "consultation__doctor__user",
+            "consultation__doctor__facility",
+            "consultation__opd",
+            "consultation__ticket__opd",
+            "supersedes",
+        )
+        .prefetch_related("medicines")
+        .filter(pk=prescription_id)
+        .first()
+    )
+
 
 def render_and_store(prescription_id: int) -> None:
-    """Render once and store the PDF, then notify the patient."""
+    """Render once and store the PDF, then ask for the patient's notifications."""
+    prescription = _signed(prescription_id)
+    if prescription is None:
+        logger.warning("Prescription %s is not signed: no document to render", prescription_id)
+        return
+    # Idempotent on its side: asked again after a re-run, it sends nothing twice.
+    notification_services.notify_prescription_ready(ensure_stored(prescription))

@@ -4,6 +4,11 @@ from celery import shared_task
 
 from consultations.documents import render_and_store
 
+# Celery's autodiscovery imports each app's tasks.py; the reminder job lives with its rules.
+from consultations.reminders import remind_follow_ups
+
+__all__ = ["remind_follow_ups", "render_prescription"]
+
 
 @shared_task(
     acks_late=True,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -212,6 +213,18 @@ CELERY_BEAT_SCHEDULE = {
     # Web processes sweep the waiting room every QUEUE_SWEEP_SECONDS once they serve a request;
     # beat keeps the timers going when none has yet (e.g. right after a restart).
     "sweep-queues": {"task": "queues.tasks.sweep_queues", "schedule": 5.0},
+    # Stored notifications whose delivery task was lost (broker message, dead worker).
+    "retry-due-notifications": {
+        "task": "notifications.tasks.retry_due_notifications",
+        "schedule": 60.0,
+    },
+    # The day before a follow-up: 09:00-18:00 IST (03:30-12:30 UTC), hourly. Once per
+    # prescription and date (idempotency key), so the repeats only catch a missed beat or a
+    # prescription signed later in the day.
+    "follow-up-reminders": {
+        "task": "consultations.reminders.remind_follow_ups",
+        "schedule": crontab(minute="30", hour="3-12"),
+    },
 }
 
 # --- Authentication -----------------------------------------------------------------------------
@@ -319,6 +332,8 @@ EMAIL_USE_TLS: bool = bool(_email.get("EMAIL_USE_TLS"))
 EMAIL_USE_SSL: bool = bool(_email.get("EMAIL_USE_SSL"))
 EMAIL_FILE_PATH: str = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="eSanjeevani <noreply@localhost>")
+# Where patients reach this service: links in SMS and e-mail (and on printed prescriptions).
+PUBLIC_BASE_URL: str = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Internationalisation and time ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
