@@ -123,6 +123,8 @@ def live_app(
         SMS_BACKEND="notifications.sms.FileSmsBackend",
         SMS_FILE_PATH=str(work / "sms.jsonl"),
         VAR_DIR=str(work / "var"),
+        # Links in SMS (the e-prescription download) point at this server.
+        PUBLIC_BASE_URL=url,
         # Calls between two browsers on this machine: pages keep only 127.0.0.1 candidates.
         WEBRTC_LOOPBACK_ONLY="1",
         # No timers: this server lives for the whole session and its sweeper would act on

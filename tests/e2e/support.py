@@ -71,6 +71,21 @@ class SmsInbox:
                 )
             time.sleep(0.05)
 
+    def wait_for_text(self, to: str, needle: str, *, timeout_s: float = SMS_WAIT_SECONDS) -> str:
+        """The body of the first SMS to ``to`` that contains ``needle``, polling until it comes."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for message in self.messages(to):
+                if needle in message["body"]:
+                    body: str = message["body"]
+                    return body
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"No SMS to {e164(to)} with {needle!r} within {timeout_s}s "
+                    f"(received: {self.messages(to)})"
+                )
+            time.sleep(0.05)
+
     def code_for(self, to: str, *, after: int = 0) -> str:
         body: str = self.wait_for_message(to, after=after)["body"]
         match = _CODE.search(body)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from patients.models import Relationship, Sex
+from tests.consultations.prescribing import sign
 from tests.e2e.support import SmsInbox, ask_for_code, fresh_mobile, national, sign_in_patient
-from tests.factories import PatientFactory
+from tests.e2e.visits import in_consultation, opd_open_round_the_clock
+from tests.factories import DoctorFactory, PatientFactory
+from tests.pdfs import qr_payload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -59,12 +65,38 @@ def _family(open_page: OpenPage, sms: SmsInbox) -> Page:
     return page
 
 
+def _history(open_page: OpenPage, sms: SmsInbox) -> Page:
+    """A family whose consultation ended with a signed prescription."""
+    visit = in_consultation(opd_open_round_the_clock(), DoctorFactory())
+    sign(visit.ticket, lambda execute: contextlib.nullcontext())
+    page = open_page()
+    sign_in_patient(page, sms, visit.mobile)
+    page.goto("/history/")
+    expect(page.get_by_test_id("prescription")).to_have_count(1)
+    return page
+
+
+def _verify(open_page: OpenPage, sms: SmsInbox) -> Page:
+    """What a pharmacist's phone opens from the prescription's QR code, signed in or not."""
+    family = _history(open_page, sms)
+    pdf_url = family.get_by_role("link", name=re.compile("Download the PDF")).get_attribute("href")
+    pdf = family.request.get(str(pdf_url)).body()
+    with tempfile.TemporaryDirectory() as directory:
+        verify_url = qr_payload(pdf, Path(directory))
+    page = open_page()
+    page.goto(verify_url)
+    expect(page.get_by_test_id("genuine")).to_be_visible()
+    return page
+
+
 PATIENT_PAGES: dict[str, Callable[[OpenPage, SmsInbox], Page]] = {
     "home": _home,
     "patient-signin": _patient_signin,
     "code": _code,
     "welcome": _welcome,
     "family": _family,
+    "history": _history,
+    "verify": _verify,
 }
 
 

@@ -14,21 +14,16 @@ import re
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import time as clock_time
 
 import pytest
-from knox.models import AuthToken
 from playwright.sync_api import Locator, Page, Route, expect
 
-from patients.models import Patient
 from providers.models import Doctor
-from queues.models import DoctorPresence, Opd, OpdHours, Ticket
-from queues.services import duty, visits
-from queues.services.booking import book
+from queues.models import Ticket
 from tests.e2e.processes import LiveApp
 from tests.e2e.support import SmsInbox, enter_staff_password, national, sign_in_patient
 from tests.e2e.test_accessibility import small_screen_and_keyboard_problems
+from tests.e2e.visits import Visit, called_patient, in_consultation, opd_open_round_the_clock
 from tests.factories import STAFF_PASSWORD, DoctorFactory, PatientFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -82,52 +77,6 @@ async () => {
 
 
 # --- Data ---------------------------------------------------------------------------------------
-
-
-def opd_open_round_the_clock() -> Opd:
-    opd = Opd.objects.get(state__code="UP", code="GM")
-    opd.hours.all().delete()
-    OpdHours.objects.bulk_create(
-        [
-            OpdHours(opd=opd, weekday=day, opens_at=clock_time(0, 0), closes_at=clock_time.max)
-            for day in range(7)
-        ]
-    )
-    return opd
-
-
-@dataclass(frozen=True)
-class Visit:
-    """What the browser steps need, read before the browser opens (no ORM while it runs)."""
-
-    ticket: Ticket
-    mobile: str  # as the patient types it
-    api_token: str  # the family's phone app
-
-
-def called_patient(opd: Opd, doctor: Doctor, name: str = "Sunita Devi") -> Visit:
-    """A family's token, offered to the doctor on duty and accepted: CALL NOW is showing."""
-    patient: Patient = PatientFactory(name=name, account__preferred_language="en")
-    ticket = book(
-        account=patient.account, patient=patient, opd=opd, complaint="Fever for three days"
-    )
-    DoctorPresence.objects.update_or_create(doctor=doctor)
-    duty.heartbeat(doctor)
-    duty.go_on_duty(doctor, [opd.pk])  # dispatch offers the patient once this commits
-    ticket.refresh_from_db()
-    assert ticket.status == Ticket.Status.OFFERED, ticket.status
-    _instance, token = AuthToken.objects.create(user=patient.account)
-    return Visit(
-        ticket=visits.accept_offer(doctor, ticket),
-        mobile=national(str(patient.account.mobile)),
-        api_token=str(token),
-    )
-
-
-def in_consultation(opd: Opd, doctor: Doctor) -> Visit:
-    visit = called_patient(opd, doctor)
-    visits.answer_call(visit.ticket.patient.account, visit.ticket)
-    return visit
 
 
 def ticket_status(app: LiveApp, visit: Visit) -> str:
