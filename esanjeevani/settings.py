@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "queues",
     "video",
     "consultations",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +225,18 @@ CELERY_BEAT_SCHEDULE = {
     "follow-up-reminders": {
         "task": "consultations.reminders.remind_follow_ups",
         "schedule": crontab(minute="30", hour="3-12"),
+    },
+    # Dashboard rollups at most a minute behind the queue; a run not started within its
+    # interval is dropped rather than queued behind the next one.
+    "refresh-dashboard-rollups": {
+        "task": "dashboards.tasks.refresh_rollups",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    # Whatever the incremental refresh missed, recomputed from the raw tables.
+    "reconcile-dashboard-rollups": {
+        "task": "dashboards.tasks.reconcile_rollups",
+        "schedule": crontab(minute="17"),
     },
 }
 

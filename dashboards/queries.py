@@ -1,0 +1,491 @@
+"""What the dashboards show, read from the rollup tables (``trends``) or, for checking and for
+the benchmark, computed straight from the raw tables (``raw_trends``): both return the same
+``Trends`` for the same data.
+
+A ``Scope`` is a state or the whole country; ``scope_for(user)`` decides which one a user may
+see (``PermissionDenied`` for patients and doctors).
+
+INTERFACE SHARED BY THE ROLLUP, PAGE AND BENCHMARK WORK: change only with all three in mind.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import BigIntegerField, Min, Q, QuerySet, Sum
+from django.db.models import Count as CountOf
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+from core.errors import NotFound
+from core.models import District, State
+from dashboards import buckets, rollup_sql, rollups
+from dashboards.models import DayStats, DemographyStats, DistrictStats, DoctorDayStats, HourStats
+from patients.models import Sex
+from providers.models import Doctor
+from queues.models import DutyShift, Opd, Ticket
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One state (``state`` set) or the whole country (``state`` None)."""
+
+    state: State | None
+
+    @property
+    def is_national(self) -> bool:
+        return self.state is None
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    booked: int
+    completed: int
+    cancelled: int
+    no_show: int
+    prescriptions: int
+
+
+@dataclass(frozen=True)
+class Count:
+    """One row of a breakdown table: ``key`` is stable (an id or code), ``label`` is shown."""
+
+    key: str
+    label: str
+    booked: int
+    completed: int
+
+
+@dataclass(frozen=True)
+class DoctorUse:
+    doctor_key: str  # the doctor's public id, never a sequential id
+    name: str
+    consultations: int
+    consult_seconds: int
+    on_duty_seconds: int
+
+    @property
+    def utilisation(self) -> float | None:
+        return self.consult_seconds / self.on_duty_seconds if self.on_duty_seconds else None
+
+
+@dataclass(frozen=True)
+class Trends:
+    start: date
+    end: date  # inclusive
+    per_day: list[DayPoint]  # every day of the range, zeros included
+    by_opd: list[Count]
+    by_speciality: list[Count]  # "general" for OPDs without a speciality
+    by_district: list[Count]
+    by_sex_age: list[Count]  # key "F:30-44"
+    wait_median_seconds: float | None
+    wait_p90_seconds: float | None
+    consult_median_seconds: float | None
+    no_show_rate: float | None  # no-shows / booked
+    cancellation_rate: float | None  # cancelled / booked
+    busiest_hours: list[list[int]]  # [weekday 0=Monday][hour 0-23] bookings, IST
+    doctors: list[DoctorUse]
+    prescriptions: int
+    notifications_sent: int
+    notifications_failed: int
+    totals: dict[str, int] = field(default_factory=dict)  # booked, completed, cancelled, ...
+
+
+@dataclass(frozen=True)
+class StateRow:
+    """The national view: one state or UT side by side with the others."""
+
+    code: str
+    name: str
+    booked: int
+    completed: int
+    cancelled: int
+    no_show: int
+    prescriptions: int
+    wait_median_seconds: float | None
+
+
+@dataclass(frozen=True)
+class OpdLive:
+    opd_key: str  # public id
+    name: str
+    waiting: int
+    doctors_on_duty: int
+    in_consultation: int
+    longest_wait_seconds: int | None
+
+
+@dataclass(frozen=True)
+class LiveNow:
+    opds: list[OpdLive]
+    waiting: int
+    doctors_on_duty: int
+    in_consultation: int
+    longest_wait_seconds: int | None
+
+
+# --- Who sees what ------------------------------------------------------------------------------
+
+
+def scope_for(user: Any, state_code: str | None = None) -> Scope:
+    """The scope ``user`` may see: a state administrator their state (asking for another state
+    is refused), the national administrator the country or any ``state_code``. Raises
+    ``PermissionDenied`` for anyone else and ``core.errors.NotFound`` for an unknown state."""
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied(_("Sign in as an administrator to see the dashboards."))
+    if user.role == Role.NATIONAL_ADMIN:
+        if not state_code:
+            return Scope(None)
+        state = State.objects.filter(code__iexact=state_code).first()
+        if state is None:
+            raise NotFound(_("No such state or union territory."))
+        return Scope(state)
+    if user.role == Role.STATE_ADMIN and user.state_id is not None:
+        if state_code and state_code.upper() != user.state.code:
+            raise PermissionDenied(_("You can only see your own state's dashboard."))
+        return Scope(user.state)
+    raise PermissionDenied(_("Only state and national administrators see the dashboards."))
+
+
+# --- Trends -------------------------------------------------------------------------------------
+
+GENERAL = "general"  # the speciality key of general OPDs
+DAY_FIELDS = ("booked", "completed", "cancelled", "no_show", "prescriptions")
+TOTAL_FIELDS = (
+    "booked",
+    "completed",
+    "cancelled",
+    "no_show",
+    "left",
+    "wait_count",
+    "consult_count",
+    "prescriptions",
+    "notifications_sent",
+    "notifications_failed",
+)
+
+
+@dataclass
+class _Figures:
+    """Trends before labels: what both the rollup and the raw readings produce."""
+
+    per_day: dict[date, dict[str, int]] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOTAL_FIELDS, 0))
+    wait: list[int] = field(default_factory=lambda: buckets.empty(buckets.WAIT))
+    consult: list[int] = field(default_factory=lambda: buckets.empty(buckets.CONSULT))
+    by_opd: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    by_district: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    by_sex_age: dict[tuple[str, str], list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0])
+    )
+    hours: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    doctors: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
+
+
+def _in_scope(rows: QuerySet[Any], scope: Scope, start: date, end: date) -> QuerySet[Any]:
+    rows = rows.filter(day__range=(start, end))
+    return rows if scope.state is None else rows.filter(state=scope.state)
+
+
+def _histogram_sums(column: str, edges: tuple[int, ...]) -> dict[str, Sum]:
+    return {
+        f"{column}_{i}": Sum(Cast(KT(f"{column}__{i}"), BigIntegerField()))
+        for i in range(len(edges))
+    }
+
+
+def trends(scope: Scope, start: date, end: date) -> Trends:
+    """From the rollup tables: cost depends on the range and the number of OPDs only."""
+    figures = _Figures()
+    days = _in_scope(DayStats.objects.all(), scope, start, end)
+    for row in days.values("day").annotate(**{f: Sum(f) for f in DAY_FIELDS}):
+        figures.per_day[row["day"]] = {f: row[f] for f in DAY_FIELDS}
+    sums = days.aggregate(
+        **{f: Sum(f) for f in TOTAL_FIELDS},
+        **_histogram_sums("wait_histogram", buckets.WAIT),
+        **_histogram_sums("consult_histogram", buckets.CONSULT),
+    )
+    figures.totals = {f: sums[f] or 0 for f in TOTAL_FIELDS}
+    figures.wait = [sums[f"wait_histogram_{i}"] or 0 for i in range(len(buckets.WAIT))]
+    figures.consult = [sums[f"consult_histogram_{i}"] or 0 for i in range(len(buckets.CONSULT))]
+    for row in days.values("opd").annotate(b=Sum("booked"), c=Sum("completed")):
+        figures.by_opd[row["opd"]] = [row["b"], row["c"]]
+    districts = _in_scope(DistrictStats.objects.all(), scope, start, end)
+    for row in districts.values("district").annotate(b=Sum("booked"), c=Sum("completed")):
+        figures.by_district[row["district"]] = [row["b"], row["c"]]
+    demography = _in_scope(DemographyStats.objects.all(), scope, start, end)
+    for row in demography.values("sex", "age_band").annotate(b=Sum("booked"), c=Sum("completed")):
+        figures.by_sex_age[(row["sex"], row["age_band"])] = [row["b"], row["c"]]
+    hours = _in_scope(HourStats.objects.all(), scope, start, end)
+    for row in hours.values("day", "hour").annotate(b=Sum("booked")):
+        figures.hours[(row["day"].weekday(), row["hour"])] += row["b"]
+    doctors = _in_scope(DoctorDayStats.objects.all(), scope, start, end)
+    for row in doctors.values("doctor").annotate(
+        n=Sum("consultations"), c=Sum("consult_seconds"), d=Sum("on_duty_seconds")
+    ):
+        figures.doctors[row["doctor"]] = [row["n"], row["c"], row["d"]]
+    return _trends(start, end, figures)
+
+
+def raw_trends(scope: Scope, start: date, end: date, *, now: datetime | None = None) -> Trends:
+    """The same figures straight from tickets, prescriptions, notifications and shifts (open
+    shifts count up to ``now``): on PostgreSQL in one grouped pass over the range's tickets,
+    elsewhere by computing the range's slices in Python."""
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _trends(start, end, _raw_figures_sql(scope, start, end, now))
+    tickets = Ticket.objects.filter(service_date__range=(start, end))
+    shifts = DutyShift.objects.filter(
+        started_at__lt=rollups.day_start(end + timedelta(days=1))
+    ).filter(Q(ended_at=None) | Q(ended_at__gt=rollups.day_start(start)))
+    if scope.state is not None:
+        # The state's residents anywhere, and the doctors of its OPDs (or from it, in
+        # national OPDs) with all of their patients.
+        doctors_here = Q(opd__state=scope.state) | Q(
+            opd__state=None, doctor__home_state=scope.state
+        )
+        tickets = tickets.filter(Q(patient__state=scope.state) | doctors_here)
+        shifts = shifts.filter(doctors_here)
+    rows = rollups.compute(tickets, shifts, lambda _opd, day: start <= day <= end, now=now)
+    return _trends(start, end, _fold(rows, scope))
+
+
+def _raw_figures_sql(scope: Scope, start: date, end: date, now: datetime) -> _Figures:
+    state_id = scope.state.pk if scope.state is not None else None
+    figures = _Figures()
+    for group in rollup_sql.raw_groups(start, end, state_id, now=now):
+        key, booked, completed = group.key, group.booked, group.completed
+        match sorted(key):
+            case ["day"]:
+                figures.per_day[key["day"]] = {f: getattr(group, f) for f in DAY_FIELDS}
+                for f in TOTAL_FIELDS:
+                    figures.totals[f] += getattr(group, f)
+            case ["day", "hour"]:
+                figures.hours[(key["day"].weekday(), key["hour"])] += booked
+            case ["opd_id"]:
+                figures.by_opd[key["opd_id"]] = [booked, completed]
+            case ["district_id"] if key["district_id"] is not None:
+                figures.by_district[key["district_id"]] = [booked, completed]
+            case ["age_band", "sex"]:
+                figures.by_sex_age[(key["sex"], key["age_band"])] = [booked, completed]
+            case ["wait_b"] if key["wait_b"] is not None:
+                figures.wait[key["wait_b"]] = booked
+            case ["consult_b"] if key["consult_b"] is not None:
+                figures.consult[key["consult_b"]] = booked
+    for doctor_id, consultations, seconds, on_duty in rollup_sql.raw_doctors(
+        start, end, state_id, now=now
+    ):
+        figures.doctors[doctor_id] = [consultations, seconds, on_duty]
+    return figures
+
+
+def _fold(rows: rollups.SliceRows, scope: Scope) -> _Figures:
+    def wanted(row: Any) -> bool:
+        return scope.state is None or row.state_id == scope.state.pk
+
+    figures = _Figures()
+    for day in filter(wanted, rows.days):
+        point = figures.per_day.setdefault(day.day, dict.fromkeys(DAY_FIELDS, 0))
+        for f in DAY_FIELDS:
+            point[f] += getattr(day, f)
+        for f in TOTAL_FIELDS:
+            figures.totals[f] += getattr(day, f)
+        buckets.add(figures.wait, day.wait_histogram)
+        buckets.add(figures.consult, day.consult_histogram)
+        figures.by_opd[day.opd_id][0] += day.booked
+        figures.by_opd[day.opd_id][1] += day.completed
+    for district in filter(wanted, rows.districts):
+        figures.by_district[district.district_id][0] += district.booked
+        figures.by_district[district.district_id][1] += district.completed
+    for group in filter(wanted, rows.demography):
+        figures.by_sex_age[(group.sex, group.age_band)][0] += group.booked
+        figures.by_sex_age[(group.sex, group.age_band)][1] += group.completed
+    for hour in filter(wanted, rows.hours):
+        figures.hours[(hour.day.weekday(), hour.hour)] += hour.booked
+    for use in filter(wanted, rows.doctors):
+        totals = figures.doctors[use.doctor_id]
+        totals[0] += use.consultations
+        totals[1] += use.consult_seconds
+        totals[2] += use.on_duty_seconds
+    return figures
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _ranked(counts: list[Count]) -> list[Count]:
+    return sorted(counts, key=lambda c: (-c.booked, c.key))
+
+
+def _trends(start: date, end: date, figures: _Figures) -> Trends:
+    """Label and order the figures (both readings share this, so they compare equal)."""
+    totals = figures.totals
+    per_day = []
+    day = start
+    while day <= end:
+        point = figures.per_day.get(day) or dict.fromkeys(DAY_FIELDS, 0)
+        per_day.append(DayPoint(day=day, **{f: point[f] or 0 for f in DAY_FIELDS}))
+        day += timedelta(days=1)
+
+    opds = Opd.objects.select_related("speciality").in_bulk(list(figures.by_opd))
+    by_opd: list[Count] = []
+    by_speciality: dict[str, Count] = {}
+    for opd_id, (booked, completed) in figures.by_opd.items():
+        opd = opds[opd_id]
+        by_opd.append(Count(str(opd.public_id), opd.display_name, booked, completed))
+        key = opd.speciality.code if opd.speciality else GENERAL
+        label = opd.speciality.display_name if opd.speciality else gettext("General")
+        before = by_speciality.get(key, Count(key, label, 0, 0))
+        by_speciality[key] = Count(key, label, before.booked + booked, before.completed + completed)
+
+    districts = District.objects.in_bulk(list(figures.by_district))
+    by_district = [
+        Count(str(districts[pk].lgd_code), districts[pk].display_name, booked, completed)
+        for pk, (booked, completed) in figures.by_district.items()
+    ]
+
+    sexes = dict(Sex.choices)
+    sex_order = list(sexes)
+    by_sex_age = [
+        Count(f"{sex}:{band}", f"{sexes.get(sex, sex)}, {band}", booked, completed)
+        for (sex, band), (booked, completed) in sorted(
+            figures.by_sex_age.items(),
+            key=lambda item: (
+                sex_order.index(item[0][0]) if item[0][0] in sex_order else len(sex_order),
+                buckets.AGE_BAND_LABELS.index(item[0][1])
+                if item[0][1] in buckets.AGE_BAND_LABELS
+                else len(buckets.AGE_BAND_LABELS),
+            ),
+        )
+    ]
+
+    doctors = Doctor.objects.select_related("user").in_bulk(list(figures.doctors))
+    uses = [
+        DoctorUse(str(doctors[pk].public_id), doctors[pk].name, n, seconds, on_duty)
+        for pk, (n, seconds, on_duty) in figures.doctors.items()
+    ]
+    uses.sort(key=lambda u: (-u.consultations, -u.on_duty_seconds, u.doctor_key))
+
+    return Trends(
+        start=start,
+        end=end,
+        per_day=per_day,
+        by_opd=_ranked(by_opd),
+        by_speciality=_ranked(list(by_speciality.values())),
+        by_district=_ranked(by_district),
+        by_sex_age=by_sex_age,
+        wait_median_seconds=buckets.percentile(figures.wait, buckets.WAIT, 0.5),
+        wait_p90_seconds=buckets.percentile(figures.wait, buckets.WAIT, 0.9),
+        consult_median_seconds=buckets.percentile(figures.consult, buckets.CONSULT, 0.5),
+        no_show_rate=_rate(totals["no_show"], totals["booked"]),
+        cancellation_rate=_rate(totals["cancelled"], totals["booked"]),
+        busiest_hours=[[figures.hours.get((wd, h), 0) for h in range(24)] for wd in range(7)],
+        doctors=uses,
+        prescriptions=totals["prescriptions"],
+        notifications_sent=totals["notifications_sent"],
+        notifications_failed=totals["notifications_failed"],
+        totals=dict(totals),
+    )
+
+
+# --- The national view --------------------------------------------------------------------------
+
+
+def states_overview(start: date, end: date) -> list[StateRow]:
+    """Every state and UT (all 36, zeros included), from the rollups."""
+    fields = ("booked", "completed", "cancelled", "no_show", "prescriptions")
+    per_state: dict[int, dict[str, Any]] = {
+        row["state"]: dict(row)
+        for row in DayStats.objects.filter(day__range=(start, end))
+        .values("state")
+        .annotate(**{f: Sum(f) for f in fields}, **_histogram_sums("wait_histogram", buckets.WAIT))
+    }
+    rows = []
+    for state in State.objects.order_by("name"):
+        sums = per_state.get(state.pk, {})
+        wait = [sums.get(f"wait_histogram_{i}") or 0 for i in range(len(buckets.WAIT))]
+        rows.append(
+            StateRow(
+                code=state.code,
+                name=state.display_name,
+                **{f: sums.get(f) or 0 for f in fields},
+                wait_median_seconds=buckets.percentile(wait, buckets.WAIT, 0.5),
+            )
+        )
+    return rows
+
+
+# --- Right now ----------------------------------------------------------------------------------
+
+# Not yet with a doctor: in the waiting room, or being offered or called.
+WAITING = (Ticket.Status.WAITING, Ticket.Status.OFFERED, Ticket.Status.CALLED)
+
+
+def live_now(scope: Scope, *, now: datetime | None = None) -> LiveNow:
+    """Right now, from the live queue (only active tickets and open shifts are read).
+
+    ``waiting`` counts patients not yet with a doctor (waiting, offered, called). A state sees
+    its own OPDs, and national OPDs where its residents are waiting or being seen."""
+    now = now or timezone.now()
+    active = Ticket.objects.filter(status__in=Ticket.ACTIVE)
+    opds = Opd.objects.filter(is_active=True)
+    if scope.state is not None:
+        active = active.filter(
+            Q(opd__state=scope.state) | Q(opd__state=None, patient__state=scope.state)
+        )
+        opds = opds.filter(state=scope.state)
+    counts: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"waiting": 0, "in_consultation": 0, "oldest": None}
+    )
+    for row in active.values("opd_id", "status").annotate(n=CountOf("id"), oldest=Min("booked_at")):
+        opd_counts = counts[row["opd_id"]]
+        if row["status"] in WAITING:
+            opd_counts["waiting"] += row["n"]
+            if opd_counts["oldest"] is None or row["oldest"] < opd_counts["oldest"]:
+                opd_counts["oldest"] = row["oldest"]
+        elif row["status"] == Ticket.Status.IN_CONSULTATION:
+            opd_counts["in_consultation"] += row["n"]
+    shown = {opd.pk: opd for opd in opds}
+    shown.update(Opd.objects.in_bulk([pk for pk in counts if pk not in shown]))
+    on_duty: dict[int, set[int]] = defaultdict(set)
+    for opd_id, doctor_id in DutyShift.objects.filter(
+        ended_at=None, opd_id__in=list(shown)
+    ).values_list("opd_id", "doctor_id"):
+        on_duty[opd_id].add(doctor_id)
+
+    live = []
+    for opd in sorted(shown.values(), key=lambda o: (o.display_name, str(o.public_id))):
+        c = counts.get(opd.pk, {"waiting": 0, "in_consultation": 0, "oldest": None})
+        live.append(
+            OpdLive(
+                opd_key=str(opd.public_id),
+                name=opd.display_name,
+                waiting=c["waiting"],
+                doctors_on_duty=len(on_duty[opd.pk]),
+                in_consultation=c["in_consultation"],
+                longest_wait_seconds=_seconds_since(c["oldest"], now),
+            )
+        )
+    waits = [o.longest_wait_seconds for o in live if o.longest_wait_seconds is not None]
+    return LiveNow(
+        opds=live,
+        waiting=sum(o.waiting for o in live),
+        doctors_on_duty=len(set().union(*on_duty.values())) if on_duty else 0,
+        in_consultation=sum(o.in_consultation for o in live),
+        longest_wait_seconds=max(waits) if waits else None,
+    )
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
+    return None if moment is None else max(int((now - moment).total_seconds()), 0)
