@@ -1,5 +1,15 @@
 # The application image: Daphne by default; the Celery worker, beat and migrations run the same
 # image with another command (see docker-compose.yml).
+
+# Browser libraries (Chart.js), pinned by package-lock.json, fetched at build time: no CDN.
+FROM node:20-slim AS vendor
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error \
+    && mkdir -p vendor/chart.js \
+    && cp node_modules/chart.js/dist/chart.umd.js node_modules/chart.js/dist/chart.umd.js.map \
+          node_modules/chart.js/LICENSE.md vendor/chart.js/
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,6 +32,7 @@ COPY pyproject.toml constraints.txt ./
 RUN pip install -c constraints.txt .
 
 COPY . .
+COPY --from=vendor /build/vendor/ static/vendor/
 
 # Settings refuse to load without a SECRET_KEY: give these two build-time commands a random one
 # that lives only for this RUN and is never stored in the image.

@@ -17,7 +17,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
 DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext docker-compose poppler-utils tesseract-ocr tesseract-ocr-hin zbar-tools
 
-.PHONY: help run test lint typecheck pytest services system-packages run-packages messages clean
+.PHONY: help run test lint typecheck pytest services system-packages run-packages messages vendor clean
 
 help:
 	@echo "make run   - set up and serve the app at http://$(HOST):$(PORT) (SQLite unless DATABASE_URL/REDIS_URL are set)"
@@ -46,9 +46,26 @@ messages:
 	@command -v msgfmt >/dev/null || $(MAKE) system-packages DEBIAN_TEST_PACKAGES=gettext
 	@for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; done
 
+# Browser libraries, pinned by package-lock.json, installed from npm and copied where
+# collectstatic finds them (static/vendor/ is generated: never edit or commit it). No CDN.
+CHARTJS := static/vendor/chart.js/chart.umd.js
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory system-packages DEBIAN_TEST_PACKAGES="nodejs npm"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CHARTJS): node_modules/.installed
+	@mkdir -p $(@D)
+	cp node_modules/chart.js/dist/chart.umd.js node_modules/chart.js/dist/chart.umd.js.map node_modules/chart.js/LICENSE.md $(@D)/
+	@touch $@
+
+vendor: $(CHARTJS)
+
 run: export SECRET_KEY_FILE ?= $(CURDIR)/$(VAR)/secret_key
 run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
-run: $(VENV)/.installed $(VAR)/secret_key run-packages messages
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+run: $(VENV)/.installed $(VAR)/secret_key run-packages messages vendor
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py collectstatic --no-input -v 0
 	$(BIN)/python manage.py seed_demo
@@ -80,7 +97,7 @@ typecheck: $(VENV)/.installed
 
 pytest: export DATABASE_URL = $(TEST_DATABASE_URL)
 pytest: export REDIS_URL = $(TEST_REDIS_URL)
-pytest: $(VENV)/.installed system-packages messages services
+pytest: $(VENV)/.installed system-packages messages services vendor
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

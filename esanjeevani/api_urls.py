@@ -9,6 +9,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from consultations import api as consultations_api
 from core.api import reference
+from dashboards import api as dashboards_api
 from patients import api as patients_api
 from providers import api as providers_api
 from queues import api as queues_api
@@ -80,5 +81,8 @@ urlpatterns = [
         consultations_api.CorrectionView.as_view(),
         name="prescription-correct",
     ),
+    path("dashboards/trends/", dashboards_api.TrendsView.as_view(), name="dashboard-trends"),
+    path("dashboards/states/", dashboards_api.StatesView.as_view(), name="dashboard-states"),
+    path("dashboards/live/", dashboards_api.LiveView.as_view(), name="dashboard-live"),
     *router.urls,
 ]

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("queues.urls")),
     path("", include("video.urls")),
     path("", include("consultations.urls")),
+    path("", include("dashboards.urls")),
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("api/", include(("esanjeevani.api_urls", "api"))),
     path("admin/", admin.site.urls),

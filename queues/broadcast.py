@@ -10,6 +10,10 @@ Groups:
   that ticket's sockets only.
 - ``console.opd.<id>``: doctor consoles on duty for the OPD (few): "the queue changed".
 - ``console.doctor.<id>``: one doctor's consoles: offers and what happened to them.
+- ``dashboard.live.<state code>``, ``dashboard.live.national-opds``, ``dashboard.live.all``:
+  the live panels of the state and national dashboards (``dashboards.consumers``): "an OPD of
+  this state (or a national OPD) changed"; each panel reads its figures again, at most once a
+  second.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from django.db import transaction
 
 from core import publish
-from queues.models import Ticket
+from queues.models import Opd, Ticket
 from queues.selectors import doctors_on_duty
 
 
@@ -41,6 +45,14 @@ def console_doctor_group(doctor_id: int) -> str:
 def call_group(ticket_id: int) -> str:
     """The video call room of one ticket (see video.consumers)."""
     return f"call.{ticket_id}"
+
+
+DASHBOARD_ALL = "dashboard.live.all"
+DASHBOARD_NATIONAL_OPDS = "dashboard.live.national-opds"
+
+
+def dashboard_group(state_code: str) -> str:
+    return f"dashboard.live.{state_code}"
 
 
 _together: ContextVar[list[publish.Message] | None] = ContextVar("together", default=None)
@@ -71,6 +83,34 @@ def together() -> Iterator[None]:
             transaction.on_commit(lambda: publish.group_send_many(pending))
 
 
+_opd_state_codes: dict[int, str | None] = {}
+
+
+def _opd_state_code(opd_id: int) -> str | None:
+    """An OPD's state does not change: read once per process."""
+    if opd_id not in _opd_state_codes:
+        _opd_state_codes[opd_id] = (
+            Opd.objects.filter(pk=opd_id).values_list("state__code", flat=True).first()
+        )
+    return _opd_state_codes[opd_id]
+
+
+def dashboards_changed(opd_id: int) -> None:
+    """The live dashboards that show this OPD should read their figures again."""
+    code = _opd_state_code(opd_id)
+    message = {"type": "dashboard.changed"}
+    messages = [
+        (dashboard_group(code) if code else DASHBOARD_NATIONAL_OPDS, message),
+        (DASHBOARD_ALL, message),
+    ]
+    pending = _together.get()
+    if pending is not None:
+        # One nudge per group is enough, however many tickets the operation touched.
+        pending.extend(m for m in messages if m not in pending)
+    else:
+        transaction.on_commit(lambda: publish.group_send_many(messages))
+
+
 def queue_changed(
     opd_id: int,
     *,
@@ -81,6 +121,7 @@ def queue_changed(
     if changes:
         after_commit(opd_group(opd_id), {"type": "queue.delta", "opd": opd_id, "changes": changes})
     after_commit(console_opd_group(opd_id), {"type": "queue.changed", "opd": opd_id})
+    dashboards_changed(opd_id)
 
 
 def ticket_changed(ticket: Ticket, payload: dict[str, Any]) -> None:
@@ -91,6 +132,7 @@ def ticket_changed(ticket: Ticket, payload: dict[str, Any]) -> None:
         opd_group(ticket.opd_id),
         {"type": "ticket.update", "opd": ticket.opd_id, "ticket": ticket.pk, "payload": payload},
     )
+    dashboards_changed(ticket.opd_id)
 
 
 def doctors_changed(opd_id: int) -> None:

@@ -1,0 +1,496 @@
+"""Every dashboard table, defined once: shown on the page (with its chart), exported as CSV.
+
+A ``Table`` holds typed ``Cell``s, so the page and the export can each write a value their own
+way: the page shows exact figures to the administrators who may see them; an export, which
+leaves the service, writes counts from 1 to 4 as "<5" (small-number suppression), so that no
+row of a file can point at a person.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from django.http import HttpResponse
+from django.utils.dates import WEEKDAYS
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from dashboards.buckets import AGE_BAND_LABELS
+from dashboards.queries import Count, LiveNow, StateRow, Trends
+from patients.models import Sex
+
+Kind = Literal["text", "date", "count", "minutes", "hours", "percent"]
+SUPPRESS_BELOW = 5
+HEAT_LEVELS = 5
+CHART_TOP = 20  # bars in a chart; the table beside it lists every row
+# Seconds are shown in minutes or hours, rates (0 to 1) in per cent; one decimal.
+SCALES: dict[str, float] = {"minutes": 1 / 60, "hours": 1 / 3600, "percent": 100}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+Value = str | int | float | date | None
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: Value
+    kind: Kind = "text"
+    link: str | None = None
+    shade: int | None = None  # 0..HEAT_LEVELS for the heat map
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind not in ("text", "date")
+
+    @property
+    def display(self) -> str:
+        """As the page shows it: exact."""
+        if self.value is None:
+            return "—"
+        return self._formatted(suppress=False)
+
+    @property
+    def export(self) -> str:
+        """As a CSV file holds it: small counts suppressed, dates ISO, no unit signs."""
+        if self.value is None:
+            return ""
+        if self.kind == "date" and isinstance(self.value, date):
+            return self.value.isoformat()
+        text = self._formatted(suppress=True)
+        # A name that starts like a formula must stay text when a spreadsheet opens the file.
+        return f"'{text}" if self.kind == "text" and text.startswith(FORMULA_STARTS) else text
+
+    def _formatted(self, *, suppress: bool) -> str:
+        value = self.value
+        if self.kind == "count" and isinstance(value, int):
+            return f"<{SUPPRESS_BELOW}" if suppress and 0 < value < SUPPRESS_BELOW else str(value)
+        if self.kind in SCALES and isinstance(value, int | float):
+            return f"{value * SCALES[self.kind]:.1f}"
+        if isinstance(value, date):
+            return date_format(value, "j M Y")
+        return str(value)
+
+
+def count(value: int) -> Cell:
+    return Cell(value, "count")
+
+
+@dataclass(frozen=True)
+class Table:
+    slug: str
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]]
+    totals: list[Cell] | None = None
+    wide: bool = False  # many columns: scrolls sideways inside its own box on a phone
+    empty: str = ""  # said instead of rows when there are none
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A section of the page: a chart a person looks at and the table a screen reader reads."""
+
+    table: Table
+    chart: dict[str, Any] | None = None
+    heat_map: bool = False  # the table itself is the picture
+    summary: str = ""  # what the chart shows, for its accessible name
+    csv_url: str = ""
+
+    @property
+    def chart_id(self) -> str:
+        """The id of the chart's data (a json_script element)."""
+        return f"chart-data-{self.table.slug}"
+
+
+# --- Charts (Chart.js-ready data, drawn by static/js/dashboard.js) ----------------------------
+
+
+def _chart(
+    kind: str,
+    labels: Iterable[str],
+    series: Iterable[tuple[str, list[int | float | None]]],
+    *,
+    horizontal: bool = False,
+    stacked: bool = False,
+    percent: bool = False,
+) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "horizontal": horizontal,
+        "stacked": stacked,
+        "percent": percent,
+        "labels": list(labels),
+        "datasets": [{"label": label, "data": data} for label, data in series],
+    }
+
+
+# --- Trends ---------------------------------------------------------------------------------
+
+
+def _sum(trends: Trends, name: str) -> int:
+    return sum(int(getattr(point, name)) for point in trends.per_day)
+
+
+def summary_table(trends: Trends) -> Table:
+    rows = [
+        (_("Booked"), count(_sum(trends, "booked"))),
+        (_("Completed"), count(_sum(trends, "completed"))),
+        (_("Cancelled"), count(_sum(trends, "cancelled"))),
+        (_("Did not come (no-show)"), count(_sum(trends, "no_show"))),
+        (_("Median wait (minutes)"), Cell(trends.wait_median_seconds, "minutes")),
+        (_("90th percentile wait (minutes)"), Cell(trends.wait_p90_seconds, "minutes")),
+        (_("Median consultation (minutes)"), Cell(trends.consult_median_seconds, "minutes")),
+        (_("No-show rate (%)"), Cell(trends.no_show_rate, "percent")),
+        (_("Cancellation rate (%)"), Cell(trends.cancellation_rate, "percent")),
+        (_("Prescriptions issued"), count(trends.prescriptions)),
+        (_("Notifications delivered"), count(trends.notifications_sent)),
+        (_("Notifications failed"), count(trends.notifications_failed)),
+    ]
+    return Table(
+        "summary",
+        _("Key figures"),
+        [_("Measure"), _("Value")],
+        [[Cell(label), value] for label, value in rows],
+    )
+
+
+def per_day_table(trends: Trends) -> Table:
+    rows = [
+        [
+            Cell(p.day, "date"),
+            count(p.booked),
+            count(p.completed),
+            count(p.cancelled),
+            count(p.no_show),
+            count(p.prescriptions),
+        ]
+        for p in trends.per_day
+    ]
+    names = ("booked", "completed", "cancelled", "no_show", "prescriptions")
+    return Table(
+        "per-day",
+        _("Consultations per day"),
+        [
+            _("Day"),
+            _("Booked"),
+            _("Completed"),
+            _("Cancelled"),
+            _("No-shows"),
+            _("Prescriptions"),
+        ],
+        rows,
+        totals=[Cell(_("Total")), *(count(_sum(trends, n)) for n in names)],
+    )
+
+
+def _count_table(slug: str, title: str, first: str, counts: list[Count]) -> Table:
+    return Table(
+        slug,
+        title,
+        [first, _("Booked"), _("Completed")],
+        [[Cell(c.label), count(c.booked), count(c.completed)] for c in counts],
+        totals=[
+            Cell(_("Total")),
+            count(sum(c.booked for c in counts)),
+            count(sum(c.completed for c in counts)),
+        ],
+    )
+
+
+def _count_chart(counts: list[Count]) -> dict[str, Any]:
+    top = sorted(counts, key=lambda c: (-c.booked, c.label))[:CHART_TOP]
+    return _chart(
+        "bar",
+        [c.label for c in top],
+        [
+            (_("Booked"), [c.booked for c in top]),
+            (_("Completed"), [c.completed for c in top]),
+        ],
+        horizontal=True,
+    )
+
+
+def _sex_label(code: str) -> str:
+    return str(dict(Sex.choices).get(code, code))
+
+
+def sex_age_table(trends: Trends) -> Table:
+    rows = []
+    for c in trends.by_sex_age:
+        sex, _sep, band = c.key.partition(":")
+        rows.append([Cell(_sex_label(sex)), Cell(band), count(c.booked), count(c.completed)])
+    return Table(
+        "by-sex-age",
+        _("By sex and age band"),
+        [_("Sex"), _("Age band (years)"), _("Booked"), _("Completed")],
+        rows,
+        totals=[
+            Cell(_("Total")),
+            Cell(""),
+            count(sum(c.booked for c in trends.by_sex_age)),
+            count(sum(c.completed for c in trends.by_sex_age)),
+        ],
+    )
+
+
+def _sex_age_chart(trends: Trends) -> dict[str, Any]:
+    booked: dict[tuple[str, str], int] = {}
+    for c in trends.by_sex_age:
+        sex, _sep, band = c.key.partition(":")
+        booked[sex, band] = booked.get((sex, band), 0) + c.booked
+    bands = list(AGE_BAND_LABELS) + sorted({b for _s, b in booked} - set(AGE_BAND_LABELS))
+    sexes = [code for code, _label in Sex.choices if any(s == code for s, _b in booked)]
+    return _chart(
+        "bar",
+        bands,
+        [(_sex_label(s), [booked.get((s, b), 0) for b in bands]) for s in sexes],
+    )
+
+
+def _shade(value: int, peak: int) -> int:
+    if value <= 0 or peak <= 0:
+        return 0
+    return max(1, -(-value * HEAT_LEVELS // peak))  # 1..HEAT_LEVELS, rounded up
+
+
+def busiest_hours_table(trends: Trends) -> Table:
+    peak = max((v for day in trends.busiest_hours for v in day), default=0)
+    rows = [
+        [Cell(str(WEEKDAYS[weekday]))]
+        + [Cell(v, "count", shade=_shade(v, peak)) for v in trends.busiest_hours[weekday]]
+        for weekday in range(len(trends.busiest_hours))
+    ]
+    return Table(
+        "busiest-hours",
+        _("Busiest hours (bookings by day of the week and hour, IST)"),
+        [_("Day"), *(f"{hour:02d}" for hour in range(24))],
+        rows,
+        wide=True,
+    )
+
+
+def doctors_table(trends: Trends) -> Table:
+    doctors = sorted(trends.doctors, key=lambda d: (-d.consultations, d.name))
+    return Table(
+        "doctors",
+        _("Doctors' utilisation"),
+        [
+            _("Doctor"),
+            _("Consultations"),
+            _("Time consulting (hours)"),
+            _("Time on duty (hours)"),
+            _("Utilisation (%)"),
+        ],
+        [
+            [
+                Cell(d.name),
+                count(d.consultations),
+                Cell(d.consult_seconds, "hours"),
+                Cell(d.on_duty_seconds, "hours"),
+                Cell(d.utilisation, "percent"),
+            ]
+            for d in doctors
+        ],
+        totals=[
+            Cell(_("Total")),
+            count(sum(d.consultations for d in doctors)),
+            Cell(sum(d.consult_seconds for d in doctors), "hours"),
+            Cell(sum(d.on_duty_seconds for d in doctors), "hours"),
+            Cell(None, "percent"),
+        ],
+    )
+
+
+def _doctors_chart(trends: Trends) -> dict[str, Any]:
+    top = sorted(trends.doctors, key=lambda d: (-d.consultations, d.name))[:CHART_TOP]
+    return _chart(
+        "bar",
+        [d.name for d in top],
+        [(_("Utilisation (%)"), [round((d.utilisation or 0) * 100, 1) for d in top])],
+        horizontal=True,
+        percent=True,
+    )
+
+
+def _per_day_chart(trends: Trends) -> dict[str, Any]:
+    return _chart(
+        "line",
+        [date_format(p.day, "j M") for p in trends.per_day],
+        [
+            (_("Booked"), [p.booked for p in trends.per_day]),
+            (_("Completed"), [p.completed for p in trends.per_day]),
+            (_("Cancelled"), [p.cancelled for p in trends.per_day]),
+            (_("No-shows"), [p.no_show for p in trends.per_day]),
+        ],
+    )
+
+
+TREND_TABLES: dict[str, Callable[[Trends], Table]] = {
+    "summary": summary_table,
+    "per-day": per_day_table,
+    "by-opd": lambda t: _count_table("by-opd", _("By OPD"), _("OPD"), t.by_opd),
+    "by-speciality": lambda t: _count_table(
+        "by-speciality", _("By speciality"), _("Speciality"), t.by_speciality
+    ),
+    "by-district": lambda t: _count_table(
+        "by-district", _("By the patient's district"), _("District"), t.by_district
+    ),
+    "by-sex-age": sex_age_table,
+    "busiest-hours": busiest_hours_table,
+    "doctors": doctors_table,
+}
+
+
+def trend_panels(trends: Trends) -> list[Panel]:
+    """The trend sections of a dashboard, in page order."""
+    tables = {slug: build(trends) for slug, build in TREND_TABLES.items()}
+    return [
+        Panel(tables["summary"]),
+        Panel(
+            tables["per-day"],
+            _per_day_chart(trends),
+            summary=_(
+                "Line chart of bookings, completed consultations, cancellations and "
+                "no-shows for each day."
+            ),
+        ),
+        Panel(
+            tables["by-opd"],
+            _count_chart(trends.by_opd),
+            summary=_("Bar chart of bookings and completed consultations for each OPD."),
+        ),
+        Panel(
+            tables["by-speciality"],
+            _count_chart(trends.by_speciality),
+            summary=_("Bar chart of bookings and completed consultations for each speciality."),
+        ),
+        Panel(
+            tables["by-district"],
+            _count_chart(trends.by_district),
+            summary=_(
+                "Bar chart of bookings and completed consultations for the districts "
+                "with the most bookings."
+            ),
+        ),
+        Panel(
+            tables["by-sex-age"],
+            _sex_age_chart(trends),
+            summary=_("Bar chart of bookings for each age band, by sex."),
+        ),
+        Panel(tables["busiest-hours"], heat_map=True),
+        Panel(
+            tables["doctors"],
+            _doctors_chart(trends),
+            summary=_("Bar chart of the utilisation of the doctors with the most consultations."),
+        ),
+    ]
+
+
+# --- The national view ------------------------------------------------------------------------
+
+
+def states_table(
+    rows: list[StateRow], link_for: Callable[[str], str] | None = None, *, median: float | None
+) -> Table:
+    names = ("booked", "completed", "cancelled", "no_show", "prescriptions")
+    return Table(
+        "states",
+        _("States and union territories"),
+        [
+            _("State or UT"),
+            _("Booked"),
+            _("Completed"),
+            _("Cancelled"),
+            _("No-shows"),
+            _("Prescriptions"),
+            _("Median wait (minutes)"),
+        ],
+        [
+            [
+                Cell(r.name, link=link_for(r.code) if link_for else None),
+                *(count(int(getattr(r, n))) for n in names),
+                Cell(r.wait_median_seconds, "minutes"),
+            ]
+            for r in rows
+        ],
+        totals=[
+            Cell(_("All of India")),
+            *(count(sum(int(getattr(r, n)) for r in rows)) for n in names),
+            Cell(median, "minutes"),
+        ],
+    )
+
+
+def states_panel(
+    rows: list[StateRow], link_for: Callable[[str], str], *, median: float | None
+) -> Panel:
+    ordered = sorted(rows, key=lambda r: r.name)
+    return Panel(
+        states_table(ordered, link_for, median=median),
+        _chart(
+            "bar",
+            [r.name for r in ordered],
+            [
+                (_("Booked"), [r.booked for r in ordered]),
+                (_("Completed"), [r.completed for r in ordered]),
+            ],
+            horizontal=True,
+        ),
+        summary=_("Bar chart of bookings and completed consultations in every state and UT."),
+    )
+
+
+# --- Live now ---------------------------------------------------------------------------------
+
+
+def live_table(live: LiveNow) -> Table:
+    return Table(
+        "live",
+        _("Live now, by OPD"),
+        [
+            _("OPD"),
+            _("Waiting"),
+            _("Doctors on duty"),
+            _("In consultation"),
+            _("Longest wait (minutes)"),
+        ],
+        [
+            [
+                Cell(o.name),
+                count(o.waiting),
+                count(o.doctors_on_duty),
+                count(o.in_consultation),
+                Cell(o.longest_wait_seconds, "minutes"),
+            ]
+            for o in live.opds
+        ],
+        empty=_("No OPD has patients waiting or doctors on duty right now."),
+        totals=[
+            Cell(_("Total")),
+            count(live.waiting),
+            count(live.doctors_on_duty),
+            count(live.in_consultation),
+            Cell(live.longest_wait_seconds, "minutes"),
+        ],
+    )
+
+
+# --- Export ------------------------------------------------------------------------------------
+
+
+def csv_response(table: Table, filename: str) -> HttpResponse:
+    """UTF-8 with a byte-order mark, so Excel reads Hindi names correctly."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([cell.export for cell in row])
+    if table.totals:
+        writer.writerow([cell.export for cell in table.totals])
+    return response

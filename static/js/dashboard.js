@@ -1,0 +1,171 @@
+// The state and national dashboards.
+//
+// - Charts: each <canvas data-chart="ID"> is drawn by Chart.js (static/vendor/, installed by
+//   `make vendor`) from the JSON in the element with that id; the same figures are in the table
+//   beside it, so nothing is lost without JavaScript or for a screen reader.
+// - Live now: a socket (/ws/dashboard/live/, see dashboards/consumers.py) sends a `live` frame on
+//   connect and whenever a queue changes; the figures and the OPD table are rewritten in place.
+
+import { LiveSocket } from "./live-socket.js";
+
+const strings = JSON.parse(document.getElementById("dashboard-strings")?.textContent || "{}");
+const PALETTE = ["#0b5d4b", "#b35c00", "#1f5fa8", "#a4161a", "#5b3f8c", "#4a4a4a"];
+const BAR_REM = 1.75; // height per bar of a horizontal bar chart
+const LABEL_CHARS = 18; // longer names are shortened on the chart (the table has them whole)
+const REM = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+
+function chartConfig(spec) {
+  const valueAxis = spec.horizontal ? "x" : "y";
+  const categoryAxis = spec.horizontal ? "y" : "x";
+  const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  return {
+    type: spec.type,
+    data: {
+      labels: spec.labels,
+      datasets: spec.datasets.map((set, index) => ({
+        label: set.label,
+        data: set.data,
+        backgroundColor: PALETTE[index % PALETTE.length],
+        borderColor: PALETTE[index % PALETTE.length],
+        borderWidth: spec.type === "line" ? 2 : 0,
+        pointRadius: spec.type === "line" ? 2 : 0,
+        tension: 0.2,
+      })),
+    },
+    options: {
+      indexAxis: spec.horizontal ? "y" : "x",
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: reducedMotion ? false : { duration: 300 },
+      interaction: { mode: "index", intersect: false },
+      plugins: { legend: { position: "bottom" } },
+      scales: {
+        [valueAxis]: {
+          beginAtZero: true,
+          stacked: spec.stacked,
+          ticks: { precision: spec.percent ? 1 : 0 },
+        },
+        [categoryAxis]: {
+          stacked: spec.stacked,
+          ticks: {
+            autoSkip: !spec.horizontal,
+            callback(value) {
+              const label = String(this.getLabelForValue(value));
+              return label.length > LABEL_CHARS ? `${label.slice(0, LABEL_CHARS - 1)}…` : label;
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+function drawCharts() {
+  const { Chart } = window;
+  if (!Chart) return; // the tables still hold every figure
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+  Chart.defaults.color = "#1a1a1a";
+  for (const canvas of document.querySelectorAll("canvas[data-chart]")) {
+    const source = document.getElementById(canvas.dataset.chart);
+    if (!source) continue;
+    const spec = JSON.parse(source.textContent);
+    const box = canvas.parentElement;
+    box.hidden = false;
+    // The table stays one click away; without a chart it stays open.
+    box.closest("section")?.querySelector("details.dash-data")?.removeAttribute("open");
+    if (spec.horizontal) {
+      // One readable bar per row, however many rows (36 states and UTs).
+      const rows = Math.max(spec.labels.length, 3);
+      box.style.height = `${(rows * BAR_REM + 5) * REM}px`;
+    }
+    new Chart(canvas, chartConfig(spec));
+  }
+}
+
+// --- Live now ------------------------------------------------------------------------------
+
+function minutes(seconds) {
+  return seconds === null || seconds === undefined ? "—" : (seconds / 60).toFixed(1);
+}
+
+function cell(tag, text, className) {
+  const node = document.createElement(tag);
+  node.textContent = String(text);
+  if (tag === "th") node.scope = "row";
+  if (className) node.className = className;
+  return node;
+}
+
+function liveRow(name, figures) {
+  const row = document.createElement("tr");
+  row.append(
+    cell("th", name),
+    cell("td", figures.waiting, "num"),
+    cell("td", figures.doctors_on_duty, "num"),
+    cell("td", figures.in_consultation, "num"),
+    cell("td", minutes(figures.longest_wait_seconds), "num"),
+  );
+  return row;
+}
+
+function showLive(root, frame) {
+  for (const node of root.querySelectorAll("[data-live-figure]")) {
+    const name = node.dataset.liveFigure;
+    if (name === "longest_wait_seconds") {
+      const value = minutes(frame.longest_wait_seconds);
+      node.textContent =
+        value === "—" ? value : (strings.minutes || "%(minutes)s min").replace("%(minutes)s", value);
+    } else {
+      node.textContent = String(frame[name]);
+    }
+  }
+  const at = root.querySelector("[data-live-at]");
+  if (at && frame.at) {
+    at.dateTime = frame.at;
+    at.textContent = frame.at.slice(11, 16); // the server sends IST: HH:MM
+  }
+  const table = root.querySelector('[data-table="live"]');
+  const body = table?.querySelector("[data-rows]");
+  if (body) {
+    if (frame.opds.length) {
+      body.replaceChildren(...frame.opds.map((opd) => liveRow(opd.name, opd)));
+    } else {
+      const row = document.createElement("tr");
+      row.append(cell("td", root.dataset.empty || "—"));
+      row.firstChild.colSpan = 5;
+      body.replaceChildren(row);
+    }
+  }
+  const totals = table?.querySelector("[data-totals] tr");
+  if (totals) {
+    const label = totals.querySelector("th")?.textContent || "";
+    totals.replaceWith(liveRow(label, frame));
+  }
+}
+
+function followLive() {
+  const root = document.querySelector("[data-live]");
+  if (!root) return;
+  const status = root.querySelector("[data-connection]");
+  const say = (text) => {
+    if (status && text && status.textContent !== text) status.textContent = text;
+  };
+  say(strings.starting);
+  const state = root.dataset.state;
+  const socket = new LiveSocket(root.dataset.wsPath, {
+    query: () => (state ? `?state=${encodeURIComponent(state)}` : ""),
+    onOpen: () => say(strings.live),
+    onMessage(message) {
+      if (message.type === "live") {
+        showLive(root, message);
+        root.dataset.liveUpdates = String(Number(root.dataset.liveUpdates || 0) + 1);
+      }
+    },
+    onRetry: () => say(strings.reconnecting),
+    onRefused: () => say(strings.refused),
+  });
+  socket.start();
+}
+
+drawCharts();
+followLive();
