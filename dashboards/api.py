@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdministrator, signed_in_user
-from dashboards import queries
+from dashboards import queries, rollups
 from dashboards.forms import DateRange, check_range
 from dashboards.live import live_payload
 
@@ -207,6 +207,7 @@ class TrendsView(APIView):
         query = _query(request, StateRangeQuerySerializer)
         scope = _scope(request, query["state"])
         period: DateRange = query["period"]
+        rollups.ensure_fresh()
         trends = queries.trends(scope, period.start, period.end)
         return Response(TrendsSerializer(trends, context={"scope": scope}).data)
 
@@ -224,6 +225,7 @@ class StatesView(APIView):
         if not _scope(request, None).is_national:
             raise PermissionDenied(_("Only the national administrator sees every state."))
         period: DateRange = query["period"]
+        rollups.ensure_fresh()
         rows = queries.states_overview(period.start, period.end)
         names = ("booked", "completed", "cancelled", "no_show", "prescriptions")
         return Response(

@@ -53,6 +53,8 @@ INCREMENTAL = "incremental"
 # past its stamp is still found by the next run as long as it commits within this overlap.
 OVERLAP = timedelta(minutes=5)
 RECONCILE_DAYS = 2
+# A dashboard read older than this catches up first (beat normally refreshes every 30 s).
+FRESH_ENOUGH = timedelta(seconds=45)
 BATCH = 100  # slices per transaction
 # Rollup writers (catch-up, reconcile, rebuild) take turns, so two never swap the same slice.
 _WRITER_LOCK = 0x45534A44  # "ESJD"
@@ -413,6 +415,15 @@ def catch_up(now: datetime | None = None) -> int:
         name=INCREMENTAL, defaults={"read_up_to": now, "refreshed_at": timezone.now()}
     )
     return refreshed
+
+
+def ensure_fresh(max_age: timedelta = FRESH_ENOUGH) -> None:
+    """Catch up now if the rollups are older than ``max_age``: a dashboard read never shows
+    figures more than a minute behind, whether or not Celery beat is running (``make run`` has
+    no beat). Cheap when beat keeps up: one read of the cursor."""
+    cursor = RollupCursor.objects.filter(name=INCREMENTAL).first()
+    if cursor is None or cursor.refreshed_at < timezone.now() - max_age:
+        catch_up()
 
 
 def reconcile(days: int = RECONCILE_DAYS, *, now: datetime | None = None) -> int:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.decorators import PageView
 from accounts.models import User
-from dashboards import queries, tables
+from dashboards import queries, rollups, tables
 from dashboards.forms import DateRange, DateRangeForm
 from dashboards.queries import Scope
 
@@ -67,6 +67,7 @@ def _page(request: HttpRequest, user: User, scope: Scope) -> HttpResponse:
     if not form.is_valid():
         return _bad_range(request, scope, form)
     period = form.period
+    rollups.ensure_fresh()
     trends = queries.trends(scope, period.start, period.end)
     live = queries.live_now(scope)
 
@@ -116,6 +117,7 @@ def state_dashboard(request: HttpRequest, user: User, state: str) -> HttpRespons
 
 
 def _export_table(scope: Scope, slug: str, period: DateRange) -> tables.Table:
+    rollups.ensure_fresh()
     build: Callable[[queries.Trends], tables.Table] | None = tables.TREND_TABLES.get(slug)
     if build is not None:
         return build(queries.trends(scope, period.start, period.end))
