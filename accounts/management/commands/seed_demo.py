@@ -1,5 +1,6 @@
-"""Demo data for ``make run``: two OPD-ready doctors, a state and a national administrator and
-one patient family. Safe to run again: it updates what exists and creates what is missing."""
+"""Demo data for ``make run``: two OPD-ready doctors, a state and a national administrator,
+one patient family, and past weeks of visits for the dashboards (``seed_history``). Safe to run
+again: it updates what exists and creates what is missing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date, time
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -70,6 +72,8 @@ class Command(BaseCommand):
             self._staff("admin.national", "National Administrator", Role.NATIONAL_ADMIN, None)
             self._family(up, lucknow)
             self._round_the_clock_opd(up)
+        # Past weeks of made-up visits for the dashboards (once: it adds nothing after that).
+        call_command("seed_history", stdout=self.stdout)
         self._print_logins()
 
     def _staff(self, username: str, name: str, role: str, state: State | None) -> User:
@@ -156,4 +160,6 @@ class Command(BaseCommand):
             f"  Doctor, Paediatrics:         dr.imran / {DEMO_PASSWORD}\n"
             f"  State administrator (UP):    admin.up / {DEMO_PASSWORD}  (OPD hours at /admin/)\n"
             f"  National administrator:      admin.national / {DEMO_PASSWORD}  (also /admin/)\n"
+            "  Dashboards:                  /dashboard/ as admin.up (Uttar Pradesh) or "
+            "admin.national (all states)\n"
         )
