@@ -71,8 +71,12 @@ function drawCharts() {
     const spec = JSON.parse(source.textContent);
     const box = canvas.parentElement;
     box.hidden = false;
-    // The table stays one click away; without a chart it stays open.
-    box.closest("section")?.querySelector("details.dash-data")?.removeAttribute("open");
+    // The table stays one click away (the states table, whose names are links, stays open);
+    // without a chart it stays open.
+    box
+      .closest("section")
+      ?.querySelector("details.dash-data:not([data-keep-open])")
+      ?.removeAttribute("open");
     if (spec.horizontal) {
       // One readable bar per row, however many rows (36 states and UTs).
       const rows = Math.max(spec.labels.length, 3);
