@@ -22,7 +22,7 @@ from accounts.models import User
 from consultations import forms, selectors, services
 from consultations.api import PrescriptionSerializer
 from consultations.models import Consultation, Prescription
-from core.api.errors import _flatten as flatten_errors
+from core.api.errors import flatten_errors
 from core.errors import ServiceError
 from patients.models import Patient
 from patients.selectors import family_for

@@ -42,12 +42,12 @@ def envelope(
     return {"error": body}
 
 
-def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """Turn DRF's nested error details into ``{"field.sub": ["message", …]}``."""
     if isinstance(detail, Mapping):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+            flat.update(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
         return flat
     if isinstance(detail, list):
         if all(not isinstance(item, Mapping | list) for item in detail):
@@ -55,7 +55,7 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
         flat = {}
         for index, item in enumerate(detail):
             if item:
-                flat.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+                flat.update(flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)))
         return flat
     return {prefix or "non_field_errors": [str(detail)]}
 
@@ -91,7 +91,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, exceptions.ValidationError):
         response.data = envelope(
-            "invalid", _("Some of the information is not valid."), _flatten(exc.detail)
+            "invalid", _("Some of the information is not valid."), flatten_errors(exc.detail)
         )
         return response
 

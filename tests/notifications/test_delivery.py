@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import smtplib
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
@@ -40,6 +38,7 @@ from notifications.models import (
 from notifications.sms import BaseSmsBackend, SmsMessage
 from notifications.tasks import deliver_notification, retry_due_notifications
 from tests.consultations.conftest import visit  # noqa: F401 - a fixture used below
+from tests.sms import FakeGateway
 
 MOBILE = "+919876543210"
 Outcome = NotificationAttempt.Outcome
@@ -69,38 +68,6 @@ def stored(key: str = "test:1:sms", **fields: Any) -> Notification:
 
 def outcomes(notification: Notification) -> list[str]:
     return list(notification.attempt_log.values_list("outcome", flat=True))
-
-
-class FakeGateway:
-    """The SMS operator's HTTP API: records requests, answers with the statuses it is given
-    (``"hang"``: answers only after the client has given up)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.answers: list[int | str] = []
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                gateway.requests.append({"headers": dict(self.headers), "json": json.loads(body)})
-                answer = gateway.answers.pop(0) if gateway.answers else 202
-                if answer == "hang":
-                    time.sleep(1.5)
-                    answer = 202
-                self.send_response(int(answer))
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1/sms"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -19,36 +16,9 @@ from notifications.sms import (
     SmsMessage,
 )
 from notifications.tasks import send_sms
+from tests.sms import FakeGateway
 
 MESSAGE = SmsMessage(to="+919876543210", body="123456 is your code", reference="ref-1")
-
-
-class FakeGateway:
-    """A stand-in for the SMS operator's HTTP API: records requests, answers as told."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.answers: list[int] = []
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                gateway.requests.append({"headers": dict(self.headers), "json": json.loads(body)})
-                status = gateway.answers.pop(0) if gateway.answers else 202
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1/sms"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture
