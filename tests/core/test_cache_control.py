@@ -122,9 +122,7 @@ def _routes(patterns: list[Any], prefix: str = "") -> list[str]:
 
 def _example_path(route: str) -> str:
     samples = {"uuid": str(uuid.uuid4()), "int": "1", "slug": "per-day", "str": "UP"}
-    return "/" + re.sub(
-        r"<(?:(\w+):)?\w+>", lambda m: samples.get(m.group(1) or "str", "x"), route
-    )
+    return "/" + re.sub(r"<(?:(\w+):)?\w+>", lambda m: samples.get(m.group(1) or "str", "x"), route)
 
 
 def test_every_route_answers_no_store_unless_it_is_declared_public(world: World) -> None:
