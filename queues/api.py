@@ -294,8 +294,11 @@ class ConsoleDuty(APIView):
     @extend_schema(
         summary="Go on duty for these OPDs (an empty list goes off duty)",
         request=DutySerializer,
-        responses={200: ConsoleSummarySerializer, 404: NO_DOCTOR_PROFILE},
-        description="400 `opd_not_allowed`: an OPD outside your state and specialities.",
+        responses={
+            200: ConsoleSummarySerializer,
+            400: refusal("`opd_not_allowed` (outside your state and specialities), `invalid`."),
+            404: NO_DOCTOR_PROFILE,
+        },
     )
     def post(self, request: Request) -> Response:
         doctor = _doctor(request)
