@@ -46,7 +46,7 @@ class ErrorBodySerializer(serializers.Serializer[Any]):
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
-    """The one error envelope: ``{"error": {"code", "message", "fields"?, …}}``."""
+    """The one error envelope of every refusal: `{"error": {"code", "message", …}}`."""
 
     error = ErrorBodySerializer()
 
