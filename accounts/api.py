@@ -23,6 +23,7 @@ from accounts import otp, services
 from accounts.mobile import normalise_indian_mobile
 from accounts.models import User
 from accounts.permissions import signed_in_user
+from core.api.schema import refusal
 from core.http import client_address
 from patients.selectors import account_holder_of
 
@@ -53,7 +54,13 @@ class MeSerializer(serializers.Serializer[User]):
     role = serializers.CharField()
     username = serializers.SerializerMethodField()
     full_name = serializers.SerializerMethodField()
-    state = serializers.CharField(source="state.code", default=None)
+    state = serializers.CharField(
+        source="state.code",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="A state administrator's state (code); null for every other account",
+    )
     preferred_language = serializers.CharField()
     profile_complete = serializers.SerializerMethodField()
     second_factor = serializers.SerializerMethodField()
@@ -108,7 +115,11 @@ class OtpRequestView(APIView):
                     "expires_in": serializers.IntegerField(),
                     "resend_after": serializers.IntegerField(),
                 },
-            )
+            ),
+            429: refusal(
+                "Within the resend cool-down (`otp_cooldown`), or over the cap per number or "
+                "per client per hour (`throttled`)."
+            ),
         },
         description=(
             "The answer is the same whether or not the number has an account. Limits: a "
@@ -138,7 +149,14 @@ class OtpVerifyView(APIView):
     @extend_schema(
         summary="Sign in (or sign up) with the code from the SMS",
         request=OtpVerifySerializer,
-        responses={200: TokenResponse},
+        responses={
+            200: TokenResponse,
+            400: refusal(
+                "`otp_invalid` (with `attempts_left`), `otp_expired`, `otp_used`, "
+                "`otp_attempts_exceeded`, `account_disabled`, or `invalid` input."
+            ),
+            429: refusal("Too many attempts from this client (`throttled`)."),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = OtpVerifySerializer(data=request.data)
@@ -158,7 +176,14 @@ class StaffLoginView(APIView):
     @extend_schema(
         summary="Staff sign-in: username, password and, if enrolled, an authenticator code",
         request=StaffLoginSerializer,
-        responses={200: TokenResponse},
+        responses={
+            200: TokenResponse,
+            400: refusal(
+                "`invalid_credentials`, `otp_required` (this account needs its authenticator "
+                "code), `otp_invalid`, or `invalid` input."
+            ),
+            429: refusal("Locked after repeated failures (`locked_out`)."),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = StaffLoginSerializer(data=request.data)

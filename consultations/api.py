@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsPatientAccount, IsStaff, signed_in_user
 from consultations import selectors, services, validation
 from consultations.models import Consultation, MedicineLine, Prescription
+from core.api.schema import refusal
 from core.clock import india_today
 from core.errors import NotFound
 from providers.models import Doctor
@@ -54,7 +55,7 @@ class PrescriptionSerializer(serializers.Serializer[Any]):
     number = serializers.CharField(source="display_number", read_only=True)
     version = serializers.IntegerField(read_only=True)
     status = serializers.CharField(read_only=True)
-    finalised_at = serializers.DateTimeField(read_only=True)
+    finalised_at = serializers.DateTimeField(read_only=True, allow_null=True)
     chief_complaints = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     history = serializers.CharField(max_length=4000, required=False, allow_blank=True)
     vitals = serializers.JSONField(required=False)
@@ -109,6 +110,33 @@ class PrescriptionSerializer(serializers.Serializer[Any]):
         return data
 
 
+class ConsultationPatientSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    age = serializers.IntegerField()
+    sex = serializers.CharField(help_text="In the request's language")
+    patient_id = serializers.CharField()
+    abha_number = serializers.CharField(allow_null=True)
+
+
+class ConsultationSerializer(serializers.Serializer[Any]):
+    """What the doctor's form shows beside the video (built by ``_consultation_payload``)."""
+
+    id = serializers.UUIDField()
+    ticket = serializers.UUIDField()
+    token = serializers.CharField()
+    patient = ConsultationPatientSerializer()
+    complaint = serializers.CharField()
+    draft = PrescriptionSerializer(allow_null=True, help_text="Null once signed, until corrected")
+    prescriptions = PrescriptionSerializer(many=True, help_text="Signed versions")
+    earlier = PrescriptionSerializer(many=True, help_text="The patient's earlier prescriptions")
+
+
+NOT_YOUR_CONSULTATION = refusal(
+    "No such consultation in your care, or no doctor profile (`not_found`)."
+)
+ALREADY_FINAL = refusal("Already signed: start a correction to change it (`finalised`).")
+
+
 def _doctor(request: Request) -> Doctor:
     doctor = doctor_of(signed_in_user(request))
     if doctor is None:
@@ -144,7 +172,10 @@ def _consultation_payload(consultation: Consultation, draft: Prescription | None
 class ConsultationView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(summary="A consultation in the doctor's care, with its draft prescription")
+    @extend_schema(
+        summary="A consultation in the doctor's care, with its draft prescription",
+        responses={200: ConsultationSerializer, 404: NOT_YOUR_CONSULTATION},
+    )
     def get(self, request: Request, ticket_id: str) -> Response:
         consultation = selectors.consultation_for_doctor(_doctor(request), ticket_id)
         draft = consultation.prescriptions.filter(status=Prescription.Status.DRAFT).first()
@@ -159,7 +190,7 @@ class DraftView(APIView):
     @extend_schema(
         summary="Save the draft prescription (autosave; the whole draft each time)",
         request=PrescriptionSerializer,
-        responses={200: PrescriptionSerializer},
+        responses={200: PrescriptionSerializer, 404: NOT_YOUR_CONSULTATION, 409: ALREADY_FINAL},
     )
     def put(self, request: Request, ticket_id: str) -> Response:
         consultation = selectors.consultation_for_doctor(_doctor(request), ticket_id)
@@ -179,8 +210,12 @@ class FinaliseView(APIView):
     @extend_schema(
         summary="Sign the draft: it becomes final and numbered and goes to the patient",
         request=None,
-        responses={200: PrescriptionSerializer},
-        description="400 `incomplete` names each missing part in `fields`.",
+        responses={
+            200: PrescriptionSerializer,
+            400: refusal("`incomplete`: `fields` names each missing part."),
+            404: NOT_YOUR_CONSULTATION,
+            409: ALREADY_FINAL,
+        },
     )
     def post(self, request: Request, ticket_id: str) -> Response:
         doctor = _doctor(request)
@@ -195,7 +230,10 @@ class CorrectionView(APIView):
     @extend_schema(
         summary="Start a correction: a new draft version that will supersede this one",
         request=None,
-        responses={200: PrescriptionSerializer},
+        responses={
+            200: PrescriptionSerializer,
+            409: refusal("Only the current version can be corrected (`not_current`)."),
+        },
     )
     def post(self, request: Request, prescription_id: str) -> Response:
         doctor = _doctor(request)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from core.errors import ServiceError
 
@@ -78,3 +82,52 @@ class SecurityHeadersMiddleware:
         if not request.path.startswith(self.EXEMPT):
             response.headers.setdefault("Content-Security-Policy", self.POLICY)
         return response
+
+
+class CacheControlMiddleware:
+    """Nothing this service answers may be kept by a browser's, proxy's or CDN's cache, unless
+    its view says it is public: patient data is in pages, API answers and downloads alike, and
+    a shared computer's back button or a caching proxy must not hand it to the next person.
+
+    Every response gets ``Cache-Control: no-store, private`` (and ``Vary: Cookie``, plus
+    ``Authorization`` for token requests) except one that is explicitly public: a view
+    decorated with ``publicly_cacheable`` (non-personal reference data). Static assets never
+    reach this middleware: WhiteNoise, above it, serves them with its own long-lived caching.
+    Directives a view set itself (``never_cache``'s ``max-age=0``, ``no-cache``) are kept beside
+    them; ``no-store`` overrides any caching they might allow.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if _is_public(response):
+            return response
+        patch_cache_control(response, no_store=True, private=True)
+        varies = ["Cookie", "Authorization"] if "authorization" in request.headers else ["Cookie"]
+        patch_vary_headers(response, varies)
+        return response
+
+
+def _is_public(response: HttpResponseBase) -> bool:
+    directives = response.get("Cache-Control", "").split(",")
+    return "public" in {d.split("=", 1)[0].strip().lower() for d in directives}
+
+
+def publicly_cacheable(max_age: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The one way out of ``no-store``: for views whose answers hold nothing personal and are
+    the same for everyone (reference data). Only successful answers are marked public; refusals
+    and errors stay ``no-store``."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            response = view(*args, **kwargs)
+            if response.status_code == 200:
+                patch_cache_control(response, public=True, max_age=max_age)
+            return response
+
+        return wrapped
+
+    return decorate

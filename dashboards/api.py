@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdministrator, signed_in_user
+from core.api.schema import refusal
 from dashboards import queries, rollups
 from dashboards.forms import DateRange, check_range
 from dashboards.live import live_payload
@@ -28,7 +29,8 @@ from dashboards.live import live_payload
 
 class StateQuerySerializer(serializers.Serializer[Any]):
     state = serializers.RegexField(
-        r"^[A-Za-z]{2}$",
+        # Blank is allowed (and the default): the schema's pattern must accept its own default.
+        r"^(?:[A-Za-z]{2})?$",
         required=False,
         allow_blank=True,
         default="",
@@ -169,26 +171,11 @@ class LiveSerializer(serializers.Serializer[Any]):
     opds = OpdLiveSerializer(many=True)
 
 
-Error = inline_serializer(
-    "DashboardError",
-    {
-        "error": inline_serializer(
-            "DashboardErrorBody",
-            {
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "fields": serializers.DictField(
-                    child=serializers.ListField(child=serializers.CharField()), required=False
-                ),
-            },
-        )
-    },
-)
 REFUSALS = {
-    400: OpenApiResponse(Error, description="Bad dates or state code (code 'invalid')"),
-    401: OpenApiResponse(Error, description="Not signed in"),
-    403: OpenApiResponse(Error, description="Not an administrator, or another state"),
-    404: OpenApiResponse(Error, description="No such state or UT"),
+    400: refusal("Bad dates or state code (`invalid`)."),
+    401: refusal("Not signed in."),
+    403: refusal("Not an administrator, or another state."),
+    404: refusal("No such state or UT."),
 }
 
 
@@ -218,7 +205,12 @@ class StatesView(APIView):
     @extend_schema(
         summary="Every state and UT side by side, with totals (national administrator)",
         parameters=[RangeQuerySerializer],
-        responses={200: StatesOverview, **REFUSALS},
+        responses={
+            200: StatesOverview,
+            400: REFUSALS[400],
+            401: REFUSALS[401],
+            403: refusal("Not the national administrator."),
+        },
     )
     def get(self, request: Request) -> Response:
         query = _query(request, RangeQuerySerializer)

@@ -42,17 +42,17 @@ urlpatterns = [
     path("console/resume/", queues_api.ConsoleResume.as_view(), name="console-resume"),
     path(
         "console/tickets/<uuid:ticket_id>/accept/",
-        queues_api.ConsoleTicketAction.as_view(action="accept"),
+        queues_api.ConsoleAccept.as_view(),
         name="console-accept",
     ),
     path(
         "console/tickets/<uuid:ticket_id>/skip/",
-        queues_api.ConsoleTicketAction.as_view(action="skip"),
+        queues_api.ConsoleSkip.as_view(),
         name="console-skip",
     ),
     path(
         "console/tickets/<uuid:ticket_id>/end/",
-        queues_api.ConsoleTicketAction.as_view(action="end"),
+        queues_api.ConsoleEnd.as_view(),
         name="console-end",
     ),
     path(

@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise (static assets keep their caching), above everything that answers.
+    "core.middleware.CacheControlMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -390,7 +392,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "otp_client": f"{OTP_MAX_PER_CLIENT_PER_HOUR}/hour",
@@ -417,8 +419,12 @@ REST_KNOX = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "eSanjeevani teleconsultation API",
     "DESCRIPTION": (
-        "Patient sign-in by mobile and one-time code, family profiles, staff sign-in and "
-        'reference data. Every error has the shape {"error": {"code", "message", "fields"}}.'
+        "Patient sign-in by mobile and one-time code, family profiles, booking and the "
+        "waiting room, the doctor's console and prescriptions, dashboards, staff sign-in and "
+        "reference data. Sign-ins answer a token: send it as `Authorization: Token <token>`. "
+        'Every error has the shape {"error": {"code", "message", "fields"}}, with the '
+        "statuses each operation declares. Answers are never stored by caches "
+        "(`Cache-Control: no-store`), except the public reference data."
     ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -427,6 +433,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.inline_nullable_references",
+    ],
 }
 
 # --- Logging: structured, and never personal data --------------------------------------------

@@ -6,12 +6,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import IsPatientAccount, signed_in_user
+from core.api.schema import refusal
 from core.clock import india_today
 from core.models import District, Language, State
 from patients import identifiers, services, validators
@@ -98,6 +99,7 @@ class FamilyMemberSerializer(serializers.Serializer[Patient]):
             if district is None and state is not None and state.districts.exists():
                 raise serializers.ValidationError({"district": [_("Choose the district.")]})
 
+    @extend_schema_field(WarningSerializer(many=True))
     def get_warnings(self, member: Patient) -> list[dict[str, str]]:
         if member.abha_number and not identifiers.abha_number_passes_checksum(member.abha_number):
             return [
@@ -127,14 +129,34 @@ def _validated(check: Any, *args: Any, field: str | None = None) -> Any:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The signed-in account's family members"),
-    create=extend_schema(summary="Add a family member"),
+    list=extend_schema(summary="The signed-in account's family members (all of them, unpaged)"),
+    create=extend_schema(
+        summary="Add a family member",
+        responses={
+            201: FamilyMemberSerializer,
+            409: refusal("`family_full`, `account_holder_exists` or `abha_taken`."),
+        },
+    ),
     retrieve=extend_schema(summary="One family member"),
-    partial_update=extend_schema(summary="Change a family member's profile"),
-    destroy=extend_schema(summary="Remove a family member (their records are kept)"),
+    partial_update=extend_schema(
+        summary="Change a family member's profile",
+        responses={
+            200: FamilyMemberSerializer,
+            409: refusal("`relationship_locked` or `abha_taken`."),
+        },
+    ),
+    destroy=extend_schema(
+        summary="Remove a family member (their records are kept)",
+        responses={
+            204: None,
+            409: refusal("The account holder cannot be removed (`account_holder_locked`)."),
+        },
+    ),
 )
 class FamilyMemberViewSet(viewsets.GenericViewSet[Patient]):
     serializer_class = FamilyMemberSerializer
+    # A family has at most FAMILY_MAX_MEMBERS members: the list is one page, a plain array.
+    pagination_class = None
     permission_classes = [IsPatientAccount]
     lookup_field = "public_id"
     lookup_url_kwarg = "member_id"

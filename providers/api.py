@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 
 from accounts.permissions import IsAdministrator, IsStaff, signed_in_user
+from core.api.schema import refusal
 from core.errors import NotFound
 from core.models import Language
 from providers.models import Doctor, Facility, Speciality
@@ -19,7 +20,13 @@ from providers.selectors import doctors_for, facilities_for
 class FacilitySerializer(serializers.ModelSerializer[Facility]):
     id = serializers.UUIDField(source="public_id")
     state = serializers.CharField(source="state.code")
-    district = serializers.IntegerField(source="district.lgd_code", default=None)
+    district = serializers.IntegerField(
+        source="district.lgd_code",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="The district's LGD code; null when the facility has none recorded",
+    )
 
     class Meta:
         model = Facility
@@ -63,7 +70,13 @@ class DoctorList(ListAPIView):  # type: ignore[type-arg]
         return doctors_for(signed_in_user(self.request))
 
 
-@extend_schema(summary="The signed-in doctor's own profile")
+@extend_schema(
+    summary="The signed-in doctor's own profile",
+    responses={
+        200: DoctorSerializer,
+        404: refusal("This account has no doctor profile (an administrator's)."),
+    },
+)
 class MyDoctorProfile(RetrieveAPIView):  # type: ignore[type-arg]
     serializer_class = DoctorSerializer
     permission_classes = [IsStaff]

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -18,12 +18,14 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsPatientAccount, IsStaff, signed_in_user
 from core.api.errors import PayloadTooLarge
+from core.api.schema import refusal
 from core.errors import NotFound
 from core.ids import parse_uuid
 from patients.selectors import family_member_for
 from providers.models import Doctor
 from providers.selectors import doctor_of
 from queues import selectors
+from queues.api_schema import ConsoleSummarySerializer, TicketSnapshotSerializer
 from queues.attachments import CheckedUpload, check_upload
 from queues.hours import opening_state, opens_later_today
 from queues.models import Opd, Ticket
@@ -49,7 +51,13 @@ class OpdSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(source="public_id")
     code = serializers.CharField()
     name = serializers.CharField(source="display_name")
-    speciality = serializers.CharField(source="speciality.code", default=None)
+    speciality = serializers.CharField(
+        source="speciality.code",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="Null for a general OPD, which takes every patient",
+    )
     national = serializers.BooleanField(source="is_national")
     open_now = serializers.SerializerMethodField()
     bookable = serializers.SerializerMethodField()
@@ -65,9 +73,14 @@ class OpdSerializer(serializers.Serializer[Any]):
         state = self._state(opd)
         return bool(state.is_open or opens_later_today(state, self.context["now"]))
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_next_opening(self, opd: Opd) -> str | None:
         state = self._state(opd)
         return state.next_opening.isoformat() if state.next_opening else None
+
+
+class OpdQuerySerializer(serializers.Serializer[Any]):
+    patient = serializers.UUIDField(help_text="A member of your family")
 
 
 class BookingSerializer(serializers.Serializer[Any]):
@@ -133,11 +146,17 @@ class OpdList(APIView):
 
     @extend_schema(
         summary="OPDs a family member may book, with whether each is open",
-        parameters=[OpenApiParameter("patient", str, required=True)],
-        responses={200: OpdSerializer(many=True)},
+        parameters=[OpdQuerySerializer],
+        responses={
+            200: OpdSerializer(many=True),
+            400: refusal("`patient` is missing or not an id (`invalid`)."),
+            404: refusal("No such member in your family (`not_found`)."),
+        },
     )
     def get(self, request: Request) -> Response:
-        member = family_member_for(signed_in_user(request), request.query_params.get("patient", ""))
+        query = OpdQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        member = family_member_for(signed_in_user(request), query.validated_data["patient"])
         opds = selectors.opds_for_patient(member)
         context = {"now": timezone.now()}
         return Response(OpdSerializer(opds, many=True, context=context).data)
@@ -157,12 +176,16 @@ class TicketList(APIView):
     @extend_schema(
         summary="Book a token (multipart, to attach earlier prescriptions or reports)",
         request={"multipart/form-data": BookingSerializer, "application/json": BookingSerializer},
-        responses={201: TicketSerializer},
-        description=(
-            "409 codes: opd_closed (with next_opening), opd_full, waiting_room_full, "
-            "already_booked (with token and ticket), opd_other_state. Files: PDF, JPEG or PNG, "
-            "checked by content."
-        ),
+        responses={
+            201: TicketSerializer,
+            404: refusal("No such member in your family, or no such OPD (`not_found`)."),
+            409: refusal(
+                "`opd_closed` (with `next_opening`), `opd_full`, `waiting_room_full`, "
+                "`already_booked` (with `token` and `ticket`), `opd_other_state`."
+            ),
+            413: refusal("The files are larger than allowed (`payload_too_large`)."),
+        },
+        description="Files: PDF, JPEG or PNG, checked by content.",
     )
     def post(self, request: Request) -> Response:
         refuse_oversized_upload(request._request)
@@ -186,7 +209,10 @@ class TicketStatus(APIView):
 
     permission_classes = [IsPatientAccount]
 
-    @extend_schema(summary="A token's live state (position, estimated wait, CALL NOW)")
+    @extend_schema(
+        summary="A token's live state (position, estimated wait, CALL NOW)",
+        responses={200: TicketSnapshotSerializer},
+    )
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = selectors.ticket_for_account(signed_in_user(request), ticket_id)
         if ticket.is_active:
@@ -197,7 +223,14 @@ class TicketStatus(APIView):
 class TicketAnswer(APIView):
     permission_classes = [IsPatientAccount]
 
-    @extend_schema(summary="CALL NOW: join the doctor", request=None)
+    @extend_schema(
+        summary="CALL NOW: join the doctor; answers the token's fresh state",
+        request=None,
+        responses={
+            200: TicketSnapshotSerializer,
+            409: refusal("The call is no longer waiting for you (`call_not_waiting`)."),
+        },
+    )
     def post(self, request: Request, ticket_id: str) -> Response:
         account = signed_in_user(request)
         ticket = selectors.ticket_for_account(account, ticket_id)
@@ -208,7 +241,14 @@ class TicketAnswer(APIView):
 class TicketCancel(APIView):
     permission_classes = [IsPatientAccount]
 
-    @extend_schema(summary="Cancel a token", request=None)
+    @extend_schema(
+        summary="Cancel a token",
+        request=None,
+        responses={
+            200: TicketSerializer,
+            409: refusal("The consultation has started or ended (`ticket_not_cancellable`)."),
+        },
+    )
     def post(self, request: Request, ticket_id: str) -> Response:
         account = signed_in_user(request)
         ticket = visits.cancel_ticket(account, selectors.ticket_for_account(account, ticket_id))
@@ -234,15 +274,7 @@ class SkipSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-ConsoleSummary = inline_serializer(
-    "ConsoleSummary",
-    {
-        "paused": serializers.BooleanField(),
-        "opds": serializers.ListField(child=serializers.DictField()),
-        "next": serializers.ListField(child=serializers.DictField()),
-        "current": serializers.DictField(allow_null=True),
-    },
-)
+NO_DOCTOR_PROFILE = refusal("This account has no doctor profile (an administrator's).")
 
 
 class ConsoleView(APIView):
@@ -250,7 +282,7 @@ class ConsoleView(APIView):
 
     @extend_schema(
         summary="The doctor's console: duty, counts, next patients, current patient",
-        responses={200: ConsoleSummary},
+        responses={200: ConsoleSummarySerializer, 404: NO_DOCTOR_PROFILE},
     )
     def get(self, request: Request) -> Response:
         return Response(selectors.console_summary(_doctor(request)))
@@ -262,7 +294,11 @@ class ConsoleDuty(APIView):
     @extend_schema(
         summary="Go on duty for these OPDs (an empty list goes off duty)",
         request=DutySerializer,
-        responses={200: ConsoleSummary},
+        responses={
+            200: ConsoleSummarySerializer,
+            400: refusal("`opd_not_allowed` (outside your state and specialities), `invalid`."),
+            404: NO_DOCTOR_PROFILE,
+        },
     )
     def post(self, request: Request) -> Response:
         doctor = _doctor(request)
@@ -280,7 +316,11 @@ class ConsoleDuty(APIView):
 class ConsoleHeartbeat(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(summary="Keep duty alive without a socket", request=None, responses={204: None})
+    @extend_schema(
+        summary="Keep duty alive without a socket",
+        request=None,
+        responses={204: None, 404: NO_DOCTOR_PROFILE},
+    )
     def post(self, request: Request) -> Response:
         duty.heartbeat(_doctor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -292,7 +332,7 @@ class ConsoleResume(APIView):
     @extend_schema(
         summary="Take patients again after a paused offer",
         request=None,
-        responses={200: ConsoleSummary},
+        responses={200: ConsoleSummarySerializer, 404: NO_DOCTOR_PROFILE},
     )
     def post(self, request: Request) -> Response:
         doctor = _doctor(request)
@@ -301,13 +341,18 @@ class ConsoleResume(APIView):
 
 
 class ConsoleTicketAction(APIView):
+    """Accept, skip or end: the doctor's patient (``action`` is set by the subclass)."""
+
     permission_classes = [IsStaff]
     action = ""
 
     @extend_schema(
-        summary="Accept, skip or end: the doctor's patient",
-        request=SkipSerializer,
-        responses={200: ConsoleSummary},
+        request=None,
+        responses={
+            200: ConsoleSummarySerializer,
+            404: refusal("No such patient in your care, or no doctor profile (`not_found`)."),
+            409: refusal("The patient's status changed a moment ago (`ticket_state_changed`)."),
+        },
     )
     def post(self, request: Request, ticket_id: str) -> Response:
         doctor = _doctor(request)
@@ -321,3 +366,22 @@ class ConsoleTicketAction(APIView):
         else:
             visits.end_consultation(doctor, ticket)
         return Response(selectors.console_summary(doctor))
+
+
+@extend_schema_view(post=extend_schema(summary="Accept the offered patient: CALL NOW shows"))
+class ConsoleAccept(ConsoleTicketAction):
+    action = "accept"
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Pass the offered patient on: they keep their place", request=SkipSerializer
+    )
+)
+class ConsoleSkip(ConsoleTicketAction):
+    action = "skip"
+
+
+@extend_schema_view(post=extend_schema(summary="End the consultation"))
+class ConsoleEnd(ConsoleTicketAction):
+    action = "end"

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 
+from core.middleware import publicly_cacheable
 from core.models import District, Language, State
 
 
@@ -33,6 +35,9 @@ class LanguageSerializer(serializers.ModelSerializer[Language]):
         fields = ["code", "name", "native_name"]
 
 
+# The same for everyone and rarely changed (districts by ``import_districts``): the one part of
+# the API that caches may keep.
+@method_decorator(publicly_cacheable(max_age=3600), name="dispatch")
 class PublicListView(ListAPIView):  # type: ignore[type-arg]
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
