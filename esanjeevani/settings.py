@@ -57,6 +57,11 @@ if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+# Proxies in front of Daphne whose X-Forwarded-For entries are trusted (core/http.py). 0: none,
+# the client address is the TCP peer, whatever headers say.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+if PROXY_COUNT < 0:
+    raise ImproperlyConfigured("PROXY_COUNT must be 0 (no proxy) or the number of proxies.")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -275,8 +280,8 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.throttling.axes_lockout_response"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The one rule for a client's address (PROXY_COUNT), not django-ipware's.
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
 
 OTP_TOTP_ISSUER = "eSanjeevani"
 
@@ -392,14 +397,15 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {
-        "otp_client": f"{OTP_MAX_PER_CLIENT_PER_HOUR}/hour",
-        "otp_verify_client": "60/hour",
-        "staff_login_client": "60/hour",
-    },
+    # Throttles must derive from core.api.throttling.ClientAddressThrottle (a test checks it).
+    # Sign-in limits are not throttles: accounts/ counts them for pages and API alike.
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_RATES": {},
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "NUM_PROXIES": env.int("PROXY_COUNT", default=0),
+    # Throttles take the client address from core.http (core/api/throttling.py); this is only
+    # what DRF's stock get_ident would use.
+    "NUM_PROXIES": PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
