@@ -40,8 +40,9 @@ CASES = [
 
 @pytest.mark.parametrize(("proxies", "forwarded", "expected"), CASES)
 def test_it_takes_the_client_from_a_request(proxies: int, forwarded: str | None, expected: str):
-    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
-    request = RequestFactory().get("/", REMOTE_ADDR=PEER, **headers)
+    request = RequestFactory().get("/", REMOTE_ADDR=PEER)
+    if forwarded is not None:
+        request.META["HTTP_X_FORWARDED_FOR"] = forwarded
     with override_settings(PROXY_COUNT=proxies):
         assert client_address(request) == expected
 
