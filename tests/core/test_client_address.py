@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.api.throttling import AnonClientRateThrottle, ClientAddressThrottle
 from core.http import client_address, socket_client_address
+from tests.core.test_settings import VALID_SECRET_KEY, start_django
 
 PEER = "10.0.0.5"
 
@@ -118,3 +119,10 @@ def test_every_api_throttle_uses_the_client_address_rule():
         if not issubclass(throttle, ClientAddressThrottle)
     ]
     assert offenders == []
+
+
+def test_a_negative_proxy_count_stops_start_up():
+    result = start_django(SECRET_KEY=VALID_SECRET_KEY, PROXY_COUNT="-1")
+
+    assert result.returncode != 0
+    assert "PROXY_COUNT must be 0" in result.stderr
