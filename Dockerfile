@@ -48,4 +48,6 @@ RUN useradd --system --user-group --uid 10001 --home-dir /app --no-create-home \
 USER esanjeevani
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "esanjeevani.asgi:application"]
+# No --proxy-headers: Daphne would take the client address from the left-most X-Forwarded-For
+# entry, which the client writes. The app trusts PROXY_COUNT proxies itself (core/http.py).
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "esanjeevani.asgi:application"]

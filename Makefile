@@ -70,7 +70,7 @@ run: $(VENV)/.installed $(VAR)/secret_key run-packages messages vendor
 	$(BIN)/python manage.py collectstatic --no-input -v 0
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT)  (Ctrl-C stops)"
-	exec $(BIN)/daphne -b $(HOST) -p $(PORT) --proxy-headers esanjeevani.asgi:application
+	exec $(BIN)/daphne -b $(HOST) -p $(PORT) esanjeevani.asgi:application
 
 system-packages:
 	@missing=""; for p in $(DEBIAN_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import otp, services
+from accounts import devices, otp, services
 from accounts.mobile import normalise_indian_mobile
 from accounts.models import User
 from accounts.permissions import signed_in_user
@@ -27,9 +27,21 @@ from core.api.schema import refusal
 from core.http import client_address
 from patients.selectors import account_holder_of
 
+DEVICE_HELP = (
+    "The `device` token from an earlier successful sign-in on this device, if any: the sign-in "
+    "limits treat a known device as its account holder (README: lock-out policy, one-time codes)."
+)
+
+
+def _device_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=4096, required=False, allow_blank=True, write_only=True, help_text=DEVICE_HELP
+    )
+
 
 class MobileSerializer(serializers.Serializer[Any]):
     mobile = serializers.CharField(max_length=20, help_text="Indian mobile number")
+    device = _device_field()
 
     def validate_mobile(self, value: str) -> str:
         try:
@@ -41,12 +53,14 @@ class MobileSerializer(serializers.Serializer[Any]):
 class OtpVerifySerializer(serializers.Serializer[Any]):
     challenge_id = serializers.UUIDField()
     code = serializers.RegexField(r"^\s*\d{6}\s*$", max_length=10)
+    device = _device_field()
 
 
 class StaffLoginSerializer(serializers.Serializer[Any]):
     username = serializers.CharField(max_length=50)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
     otp = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    device = _device_field()
 
 
 class MeSerializer(serializers.Serializer[User]):
@@ -87,16 +101,25 @@ TokenResponse = inline_serializer(
         "token": serializers.CharField(),
         "expiry": serializers.DateTimeField(),
         "new_account": serializers.BooleanField(required=False),
+        "device": serializers.CharField(
+            help_text="Keep it and send it as `device` at the next sign-in from this device."
+        ),
         "user": MeSerializer(),
     },
 )
 
 
-def _token_response(request: Request, user: User, **extra: Any) -> Response:
+def _token_response(request: Request, user: User, *, device: str, **extra: Any) -> Response:
     instance, token = AuthToken.objects.create(user)
     services.record_sign_in(request._request, user)
     return Response(
-        {"token": token, "expiry": instance.expiry, **extra, "user": MeSerializer(user).data}
+        {
+            "token": token,
+            "expiry": instance.expiry,
+            **extra,
+            "device": device,
+            "user": MeSerializer(user).data,
+        }
     )
 
 
@@ -122,15 +145,20 @@ class OtpRequestView(APIView):
             ),
         },
         description=(
-            "The answer is the same whether or not the number has an account. Limits: a "
-            "resend cool-down, a cap per number per hour and a cap per client per hour (429)."
+            "The answer is the same whether or not the number has an account. Limits (429): a "
+            "resend cool-down and a cap per hour for this number from this device (or client "
+            "address), a cap per client address per hour, and a growing wait between codes once "
+            "a number got many within the hour, which its known devices (`device`) skip."
         ),
     )
     def post(self, request: Request) -> Response:
         serializer = MobileSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         challenge = otp.request_code(
-            mobile=serializer.validated_data["mobile"], client_address=client_address(request)
+            mobile=data["mobile"],
+            client_address=client_address(request),
+            device_token=devices.token_from(request._request, devices.PATIENT, data.get("device")),
         )
         return Response(
             {
@@ -166,7 +194,13 @@ class OtpVerifyView(APIView):
             code=serializer.validated_data["code"],
             client_address=client_address(request),
         )
-        return _token_response(request, sign_in.user, new_account=sign_in.new_account)
+        sent = serializer.validated_data.get("device")
+        device = otp.remember_device(
+            sign_in.mobile, devices.token_from(request._request, devices.PATIENT, sent)
+        )
+        return _token_response(
+            request, sign_in.user, device=device, new_account=sign_in.new_account
+        )
 
 
 class StaffLoginView(APIView):
@@ -182,18 +216,34 @@ class StaffLoginView(APIView):
                 "`invalid_credentials`, `otp_required` (this account needs its authenticator "
                 "code), `otp_invalid`, or `invalid` input."
             ),
-            429: refusal("Locked after repeated failures (`locked_out`)."),
+            429: refusal(
+                "`locked_out` (this address, or this username from this address, failed too "
+                "often) or `signin_delayed` (the username backs off after failures from anywhere)."
+            ),
         },
+        description=(
+            "Lock-out policy (README): 429 `locked_out` when this client address, or this "
+            "username from this address, failed too often; 429 `signin_delayed` while the "
+            "username backs off after failures from anywhere (`retry_after` seconds). A known "
+            "device (`device` from an earlier complete sign-in) is exempt from all three."
+        ),
     )
     def post(self, request: Request) -> Response:
         serializer = StaffLoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        device_token = devices.token_from(request._request, devices.STAFF, data.get("device"))
         user = services.check_staff_password(
-            request._request, username=data["username"], password=data["password"]
+            request._request,
+            username=data["username"],
+            password=data["password"],
+            device_token=device_token,
         )
-        services.check_second_factor(request._request, user=user, token=data.get("otp"))
-        return _token_response(request, user)
+        services.check_second_factor(
+            request._request, user=user, token=data.get("otp"), device_token=device_token
+        )
+        device = services.remember_staff_device(user, device_token)
+        return _token_response(request, user, device=device)
 
 
 class LogoutView(KnoxLogoutView):  # type: ignore[misc]

@@ -1,17 +1,22 @@
 """Patient sign-in by one-time code.
 
 Rules: six digits, only a keyed hash stored, valid ``OTP_TTL_SECONDS``, at most
-``OTP_MAX_ATTEMPTS`` guesses per code, a resend cool-down, and hourly caps per mobile number
-and per client address. Answers never reveal whether a number already has an account: the
-account is created, if needed, only after the code proves the caller holds the number.
+``OTP_MAX_ATTEMPTS`` guesses per code. Sending is limited so that nobody can block the holder of a
+number (README "One-time codes"): the resend cool-down and the hourly cap count per number *and*
+requester (a known device, else the client address); an address has an hourly cap over all
+numbers; and a number that got many codes within the hour makes unknown requesters wait between
+codes (a growing, bounded delay) while its known devices carry on. Answers never reveal whether a
+number already has an account: the account is created, if needed, only after the code proves the
+caller holds the number.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,6 +27,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts import devices
 from accounts.models import OtpChallenge, Role, User
 from core import ratelimit
 from core.errors import Invalid, TooManyRequests
@@ -32,6 +38,7 @@ from notifications.services import queue_sms
 class SignIn:
     user: User
     new_account: bool
+    mobile: str
 
 
 def _hash(challenge_id: uuid.UUID, code: str) -> str:
@@ -50,68 +57,152 @@ def _wait_message(seconds: int) -> str:
     ) % {"seconds": seconds}
 
 
-def _check_send_limits(mobile: str, client: str) -> None:
-    now = timezone.now()
+def _minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for a code: a device that signed in with this number before, or an address."""
+
+    key: str  # keyed hash, stored on the challenge
+    known_device: bool
+
+
+def requester_for(mobile: str, client_address: str, device_token: str | None) -> Requester:
+    device = devices.known_device(devices.PATIENT, device_token, mobile)
+    if device is not None:
+        return Requester(ratelimit.client_key(f"device:{device}"), known_device=True)
+    return Requester(ratelimit.client_key(client_address), known_device=False)
+
+
+def _check_client_limit(requester: Requester) -> None:
+    """Codes for any numbers from one address (a known device asks only for its own number)."""
+    if requester.known_device:
+        return
     retry = ratelimit.hit(
-        "otp-client", client, limit=settings.OTP_MAX_PER_CLIENT_PER_HOUR, window_seconds=3600
+        "otp-client", requester.key, limit=settings.OTP_MAX_PER_CLIENT_PER_HOUR, window_seconds=3600
     )
     if retry is not None:
         raise TooManyRequests(
             _("Too many codes were requested from this device. Try again later."),
             retry_after=retry,
         )
-    recent = list(
-        OtpChallenge.objects.filter(mobile=mobile, created_at__gte=now - timedelta(hours=1))
+
+
+def _check_requester_limits(mobile: str, requester: Requester, now: datetime) -> None:
+    """The cool-down and hourly cap count this requester's codes for this number only: a
+    stranger's requests never use up the holder's allowance."""
+    mine = list(
+        OtpChallenge.objects.filter(
+            mobile=mobile, client_key=requester.key, created_at__gte=now - timedelta(hours=1)
+        )
         .order_by("created_at")
         .values_list("created_at", flat=True)
     )
     cooldown = timedelta(seconds=settings.OTP_RESEND_COOLDOWN_SECONDS)
-    if recent and recent[-1] + cooldown > now:
-        wait = int((recent[-1] + cooldown - now).total_seconds()) + 1
-        raise TooManyRequests(
-            _wait_message(wait),
-            retry_after=wait,
-            code="otp_cooldown",
-        )
-    if len(recent) >= settings.OTP_MAX_PER_MOBILE_PER_HOUR:
-        wait = int((recent[0] + timedelta(hours=1) - now).total_seconds()) + 1
+    if mine and mine[-1] + cooldown > now:
+        wait = int((mine[-1] + cooldown - now).total_seconds()) + 1
+        raise TooManyRequests(_wait_message(wait), retry_after=wait, code="otp_cooldown")
+    if len(mine) >= settings.OTP_MAX_PER_MOBILE_PER_HOUR:
+        wait = int((mine[0] + timedelta(hours=1) - now).total_seconds()) + 1
         raise TooManyRequests(
             ngettext(
-                "Too many codes were sent to this number. Try again in %(minutes)d minute.",
-                "Too many codes were sent to this number. Try again in %(minutes)d minutes.",
-                max(1, wait // 60),
+                "You asked for too many codes for this number. Try again in %(minutes)d minute.",
+                "You asked for too many codes for this number. Try again in %(minutes)d minutes.",
+                _minutes(wait),
             )
-            % {"minutes": max(1, wait // 60)},
+            % {"minutes": _minutes(wait)},
             retry_after=wait,
         )
-    # Two requests racing past the checks above: only one wins the cool-down slot.
-    if not cache.add(f"otp-send:{mobile}", 1, timeout=settings.OTP_RESEND_COOLDOWN_SECONDS):
-        raise TooManyRequests(
-            _wait_message(settings.OTP_RESEND_COOLDOWN_SECONDS),
-            retry_after=settings.OTP_RESEND_COOLDOWN_SECONDS,
-            code="otp_cooldown",
+
+
+def number_backoff_seconds(codes_in_last_hour: int) -> int:
+    """The gap a device that never signed in with a number must leave after the number's last
+    code, once it got ``OTP_NUMBER_BACKOFF_AFTER`` codes within the hour: twice the resend
+    cool-down, doubling with every further code, at most ``OTP_NUMBER_BACKOFF_MAX_SECONDS``."""
+    extra = codes_in_last_hour - settings.OTP_NUMBER_BACKOFF_AFTER
+    if extra < 0:
+        return 0
+    delay = settings.OTP_RESEND_COOLDOWN_SECONDS * 2 ** min(extra + 1, 30)
+    return int(min(delay, settings.OTP_NUMBER_BACKOFF_MAX_SECONDS))
+
+
+def _number_backoff(mobile: str, requester: Requester, now: datetime) -> int:
+    """Many codes to one number from many places (SMS bombing): slow down, never lock. Returns
+    the gap this request must take as the number's turn (0: none); the number's known devices
+    are exempt, so its holder keeps signing in."""
+    if requester.known_device:
+        return 0
+    recent = OtpChallenge.objects.filter(mobile=mobile, created_at__gte=now - timedelta(hours=1))
+    delay = number_backoff_seconds(recent.count())
+    if not delay:
+        return 0
+    last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+    wait = math.ceil((last + timedelta(seconds=delay) - now).total_seconds()) if last else 0
+    if wait > 0:
+        raise _number_busy(wait)
+    return delay
+
+
+def _number_busy(wait: int) -> TooManyRequests:
+    return TooManyRequests(
+        ngettext(
+            "Many codes were sent to this number recently. Try again in %(minutes)d minute.",
+            "Many codes were sent to this number recently. Try again in %(minutes)d minutes.",
+            _minutes(wait),
         )
+        % {"minutes": _minutes(wait)},
+        retry_after=wait,
+        code="otp_number_backoff",
+    )
 
 
-def request_code(*, mobile: str, client_address: str) -> OtpChallenge:
-    """Send a fresh code to ``mobile`` (already normalised to E.164)."""
-    client = ratelimit.client_key(client_address)
-    _check_send_limits(mobile, client)
+def cooldown_slot_key(mobile: str, requester_key: str) -> str:
+    return f"otp-send:{mobile}:{requester_key}"
+
+
+def number_turn_key(mobile: str) -> str:
+    return f"otp-number-turn:{mobile}"
+
+
+def _take_turns(mobile: str, requester: Requester, backoff: int) -> None:
+    """Requests racing past the checks above: only one wins the requester's cool-down slot, and
+    only one the number's turn while it backs off (so many addresses at once still get one)."""
+    cooldown = settings.OTP_RESEND_COOLDOWN_SECONDS
+    slot = cooldown_slot_key(mobile, requester.key)
+    if not cache.add(slot, 1, timeout=cooldown):
+        raise TooManyRequests(_wait_message(cooldown), retry_after=cooldown, code="otp_cooldown")
+    if backoff and not cache.add(number_turn_key(mobile), 1, timeout=backoff):
+        cache.delete(slot)
+        raise _number_busy(backoff)
+
+
+def request_code(
+    *, mobile: str, client_address: str, device_token: str | None = None
+) -> OtpChallenge:
+    """Send a fresh code to ``mobile`` (already normalised to E.164). ``device_token`` is the
+    known-device token the caller holds, if any (accounts/devices.py)."""
+    requester = requester_for(mobile, client_address, device_token)
     now = timezone.now()
+    _check_client_limit(requester)
+    _check_requester_limits(mobile, requester, now)
+    _take_turns(mobile, requester, _number_backoff(mobile, requester, now))
     code = _new_code()
     challenge_id = uuid.uuid4()
     with transaction.atomic():
-        # Only the newest code works: earlier unused codes for this number expire now.
-        OtpChallenge.objects.filter(mobile=mobile, verified_at=None, expires_at__gt=now).update(
-            expires_at=now
-        )
+        # Only this requester's newest code works: its earlier unused codes expire now. Another
+        # requester's codes are left alone, so a stranger cannot void the holder's code.
+        OtpChallenge.objects.filter(
+            mobile=mobile, client_key=requester.key, verified_at=None, expires_at__gt=now
+        ).update(expires_at=now)
         challenge = OtpChallenge.objects.create(
             public_id=challenge_id,
             mobile=mobile,
             code_hash=_hash(challenge_id, code),
             created_at=now,
             expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS),
-            client_key=client,
+            client_key=requester.key,
         )
         queue_sms(
             to=mobile,
@@ -122,6 +213,12 @@ def request_code(*, mobile: str, client_address: str) -> OtpChallenge:
             % {"code": code, "minutes": settings.OTP_TTL_SECONDS // 60},
         )
     return challenge
+
+
+def remember_device(mobile: str, device_token: str | None) -> str:
+    """After the code proved the caller holds ``mobile``: the token that makes this device known
+    to the number, so a stranger's requests for it never slow this device down."""
+    return devices.remember(devices.PATIENT, device_token, mobile)
 
 
 def verify_code(*, challenge_id: uuid.UUID, code: str, client_address: str) -> SignIn:
@@ -177,11 +274,12 @@ def _account_for(mobile: str) -> SignIn:
     if user is None:
         try:
             with transaction.atomic():
-                return SignIn(User.objects.create_patient_account(mobile), new_account=True)
+                created = User.objects.create_patient_account(mobile)
+                return SignIn(created, new_account=True, mobile=mobile)
         except IntegrityError:  # created a moment ago by a parallel sign-in
             user = User.objects.get(mobile=mobile)
     if user.role != Role.PATIENT or not user.is_active:
         raise Invalid(
             _("This number cannot sign in here. Contact the helpline."), code="account_disabled"
         )
-    return SignIn(user, new_account=False)
+    return SignIn(user, new_account=False, mobile=mobile)

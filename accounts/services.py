@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import devices, lockout
 from accounts.models import STAFF_ROLES, User
-from core import ratelimit
 from core.errors import Invalid, TooManyRequests
-from core.http import client_address
-
-
-def lockout_seconds() -> int:
-    return int(float(settings.AXES_COOLOFF_TIME) * 3600)
-
-
-def locked_out_message() -> str:
-    minutes = max(1, lockout_seconds() // 60)
-    return ngettext(
-        "Too many failed sign-in attempts. Try again in %(minutes)d minute.",
-        "Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
-        minutes,
-    ) % {"minutes": minutes}
 
 
 def confirmed_totp_device(user: User) -> TOTPDevice | None:
@@ -35,39 +18,31 @@ def confirmed_totp_device(user: User) -> TOTPDevice | None:
     return device
 
 
-def _client_failures_key(request: HttpRequest) -> str:
-    return f"staff-login-failures:{ratelimit.client_key(client_address(request))}"
-
-
-def check_staff_password(request: HttpRequest, *, username: str, password: str) -> User:
-    """First step of staff sign-in. django-axes locks a username after repeated failures; a
-    client address is locked after many more (see settings)."""
-    locked = TooManyRequests(locked_out_message(), retry_after=lockout_seconds(), code="locked_out")
-    failures = cache.get(_client_failures_key(request)) or 0
-    if failures >= settings.STAFF_LOGIN_MAX_FAILURES_PER_CLIENT:
-        raise locked
-    user = authenticate(request, username=username.strip().lower(), password=password)
-    if getattr(request, "axes_locked_out", False):
-        raise locked
+def check_staff_password(
+    request: HttpRequest, *, username: str, password: str, device_token: str | None = None
+) -> User:
+    """First step of staff sign-in, under the lock-out policy (accounts/lockout.py)."""
+    attempt = lockout.attempt_for(request, username=username, device_token=device_token)
+    lockout.check(request, attempt)
+    user = authenticate(request, username=attempt.username, password=password)
     if not isinstance(user, User) or user.role not in STAFF_ROLES:
-        _count_client_failure(request)
+        lockout.record_failure(attempt)
+        if getattr(request, "axes_locked_out", False):  # this failure reached axes' limit
+            raise TooManyRequests(
+                lockout.locked_out_message(),
+                retry_after=lockout.lockout_seconds(),
+                code="locked_out",
+            )
         raise Invalid(_("The username or password is not right."), code="invalid_credentials")
+    lockout.passed(attempt)
     return user
 
 
-def _count_client_failure(request: HttpRequest) -> None:
-    key = _client_failures_key(request)
-    cache.add(key, 0, timeout=lockout_seconds())
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=lockout_seconds())
-
-
 def check_second_factor(
-    request: HttpRequest, *, user: User, token: str | None
+    request: HttpRequest, *, user: User, token: str | None, device_token: str | None = None
 ) -> TOTPDevice | None:
-    """Second step: a TOTP code, required only for staff who enrolled a device."""
+    """Second step: a TOTP code, required only for staff who enrolled a device. The lock-out
+    policy applies here too: a pending sign-in does not outlive a lock-out."""
     device = confirmed_totp_device(user)
     if device is None:
         return None
@@ -77,18 +52,27 @@ def check_second_factor(
             code="otp_required",
             fields={"otp": [_("This account needs a code from its authenticator app.")]},
         )
+    attempt = lockout.attempt_for(request, username=user.username, device_token=device_token)
+    lockout.check(request, attempt)
     verified, _wait = device.verify_is_allowed()
     if not verified or not device.verify_token(token.strip()):
-        # Count a wrong second factor as a failed sign-in, so axes locks out guessing.
+        # A wrong second factor is a failed sign-in: django-axes counts it through the signal.
         user_login_failed.send(
             sender=__name__, credentials={"username": user.username}, request=request
         )
+        lockout.record_failure(attempt)
         raise Invalid(
             _("That authenticator code is not right."),
             code="otp_invalid",
             fields={"otp": [_("That authenticator code is not right.")]},
         )
+    lockout.passed(attempt)
     return device
+
+
+def remember_staff_device(user: User, device_token: str | None) -> str:
+    """After a complete sign-in: the token that makes this device known to ``user``."""
+    return devices.remember(devices.STAFF, device_token, lockout.staff_device_subject(user))
 
 
 def record_sign_in(request: HttpRequest, user: User) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from accounts.services import locked_out_message, lockout_seconds
+from accounts.lockout import locked_out_message, lockout_seconds
 from core.api.errors import envelope
 
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import otp, services
+from accounts import devices, otp, services
 from accounts.forms import (
     AuthenticatorCodeForm,
     CodeForm,
@@ -73,7 +73,11 @@ def patient_signin(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         mobile = form.cleaned_data["mobile"]
         try:
-            challenge = otp.request_code(mobile=mobile, client_address=client_address(request))
+            challenge = otp.request_code(
+                mobile=mobile,
+                client_address=client_address(request),
+                device_token=devices.token_from(request, devices.PATIENT),
+            )
         except ServiceError as error:
             add_service_error(form, error)
         else:
@@ -120,7 +124,10 @@ def patient_code(request: HttpRequest) -> HttpResponse:
             login(request, sign_in.user, backend=MODEL_BACKEND)  # rotates the session key
             if next_url:
                 request.session["otp_next"] = next_url
-            return _after_sign_in(request, sign_in.user)
+            response = _after_sign_in(request, sign_in.user)
+            held = devices.token_from(request, devices.PATIENT)
+            devices.set_cookie(response, devices.PATIENT, otp.remember_device(sign_in.mobile, held))
+            return response
     return render(
         request,
         "accounts/patient_code.html",
@@ -139,13 +146,26 @@ def patient_resend(request: HttpRequest) -> HttpResponse:
     if not mobile:
         return redirect("accounts:patient-signin")
     try:
-        challenge = otp.request_code(mobile=mobile, client_address=client_address(request))
+        challenge = otp.request_code(
+            mobile=mobile,
+            client_address=client_address(request),
+            device_token=devices.token_from(request, devices.PATIENT),
+        )
     except ServiceError as error:
         messages.error(request, error.message)
     else:
         request.session["otp_challenge"] = str(challenge.public_id)
         messages.success(request, _("A new code is on its way."))
     return redirect("accounts:patient-code")
+
+
+def _staff_signed_in(request: HttpRequest, user: User) -> HttpResponse:
+    """A complete staff sign-in: the session, and the cookie that makes this device known."""
+    login(request, user, backend=MODEL_BACKEND)
+    response = _after_sign_in(request, user)
+    known = services.remember_staff_device(user, devices.token_from(request, devices.STAFF))
+    devices.set_cookie(response, devices.STAFF, known)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -157,13 +177,13 @@ def staff_signin(request: HttpRequest) -> HttpResponse:
                 request,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
+                device_token=devices.token_from(request, devices.STAFF),
             )
         except ServiceError as error:
             add_service_error(form, error)
         else:
             if services.confirmed_totp_device(user) is None:
-                login(request, user, backend=MODEL_BACKEND)
-                return _after_sign_in(request, user)
+                return _staff_signed_in(request, user)
             request.session["staff_pending"] = {"user": str(user.public_id), "at": time.time()}
             target = _safe_next(request, "")
             query = f"?{urlencode({'next': target})}" if target else ""
@@ -184,16 +204,19 @@ def staff_code(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             device = services.check_second_factor(
-                request, user=user, token=form.cleaned_data["otp"]
+                request,
+                user=user,
+                token=form.cleaned_data["otp"],
+                device_token=devices.token_from(request, devices.STAFF),
             )
         except ServiceError as error:
             add_service_error(form, error)
         else:
             request.session.pop("staff_pending", None)
-            login(request, user, backend=MODEL_BACKEND)
+            response = _staff_signed_in(request, user)
             if device is not None:
                 otp_login(request, device)
-            return _after_sign_in(request, user)
+            return response
     return render(request, "accounts/staff_code.html", {"form": form})
 
 

@@ -57,6 +57,11 @@ if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+# Proxies in front of Daphne whose X-Forwarded-For entries are trusted (core/http.py). 0: none,
+# the client address is the TCP peer, whatever headers say.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+if PROXY_COUNT < 0:
+    raise ImproperlyConfigured("PROXY_COUNT must be 0 (no proxy) or the number of proxies.")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -265,20 +270,32 @@ CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 LOGIN_URL = "accounts:patient-signin"
 LOGIN_REDIRECT_URL = "home"
 
-# Staff password sign-in: a username locks after AXES_FAILURE_LIMIT failures; a client address
-# (often a whole hospital behind one NAT) after STAFF_LOGIN_MAX_FAILURES_PER_CLIENT, so a few
-# typos never lock out a hospital but password spraying from one address stops.
+# Staff sign-in lock-out policy (accounts/lockout.py; README "Staff sign-in lock-out policy"):
+# - a username at one client address locks after AXES_FAILURE_LIMIT failures for
+#   AXES_COOLOFF_HOURS (django-axes keyed on username and address);
+# - a client address (often a whole hospital behind one NAT) locks after
+#   STAFF_LOGIN_MAX_FAILURES_PER_CLIENT failures on any usernames, for as long;
+# - past STAFF_LOGIN_BACKOFF_AFTER failures from anywhere, a username answers one attempt per
+#   delay, doubling from 2 s up to STAFF_LOGIN_BACKOFF_MAX_SECONDS: slower guessing, no long lock;
+# - the account's known devices (a complete sign-in within KNOWN_DEVICE_DAYS) skip all three,
+#   until STAFF_KNOWN_DEVICE_MAX_FAILURES failures in a row from that device.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = ["username"]
-STAFF_LOGIN_MAX_FAILURES_PER_CLIENT = env.int("STAFF_LOGIN_MAX_FAILURES_PER_CLIENT", default=30)
-# Addresses are limited by accounts.services (with the higher limit above), not by axes.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.throttling.axes_lockout_response"
+AXES_WHITELIST_CALLABLE = "accounts.lockout.is_known_device_attempt"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# axes' log lines name clients by keyed hashes: no username or address in the logs.
+AXES_CLIENT_STR_CALLABLE = "accounts.lockout.axes_client_str"
+# The one rule for a client's address (PROXY_COUNT), not django-ipware's.
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
+STAFF_LOGIN_MAX_FAILURES_PER_CLIENT = env.int("STAFF_LOGIN_MAX_FAILURES_PER_CLIENT", default=30)
+STAFF_LOGIN_BACKOFF_AFTER = env.int("STAFF_LOGIN_BACKOFF_AFTER", default=5)
+STAFF_LOGIN_BACKOFF_MAX_SECONDS = env.int("STAFF_LOGIN_BACKOFF_MAX_SECONDS", default=120)
+STAFF_KNOWN_DEVICE_MAX_FAILURES = env.int("STAFF_KNOWN_DEVICE_MAX_FAILURES", default=5)
+# How long a device that completed a sign-in stays known (staff and patients).
+KNOWN_DEVICE_DAYS = env.int("KNOWN_DEVICE_DAYS", default=90)
 
 OTP_TOTP_ISSUER = "eSanjeevani"
 
@@ -287,8 +304,14 @@ OTP_LENGTH = 6
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=300)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_RESEND_COOLDOWN_SECONDS = env.int("OTP_RESEND_COOLDOWN_SECONDS", default=30)
+# Per number *and* requesting device (or address): a stranger's requests never use up the
+# holder's allowance. Past OTP_NUMBER_BACKOFF_AFTER codes to a number in an hour, from anyone,
+# devices that never signed in with it wait between codes: 1, 2, 4, 8 minutes, at most
+# OTP_NUMBER_BACKOFF_MAX_SECONDS (README "One-time codes").
 OTP_MAX_PER_MOBILE_PER_HOUR = env.int("OTP_MAX_PER_MOBILE_PER_HOUR", default=5)
 OTP_MAX_PER_CLIENT_PER_HOUR = env.int("OTP_MAX_PER_CLIENT_PER_HOUR", default=30)
+OTP_NUMBER_BACKOFF_AFTER = env.int("OTP_NUMBER_BACKOFF_AFTER", default=5)
+OTP_NUMBER_BACKOFF_MAX_SECONDS = env.int("OTP_NUMBER_BACKOFF_MAX_SECONDS", default=600)
 FAMILY_MAX_MEMBERS = env.int("FAMILY_MAX_MEMBERS", default=10)
 
 # --- Waiting room (see docs/waiting-room.md) ----------------------------------------------------
@@ -394,14 +417,15 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {
-        "otp_client": f"{OTP_MAX_PER_CLIENT_PER_HOUR}/hour",
-        "otp_verify_client": "60/hour",
-        "staff_login_client": "60/hour",
-    },
+    # Throttles must derive from core.api.throttling.ClientAddressThrottle (a test checks it).
+    # Sign-in limits are not throttles: accounts/ counts them for pages and API alike.
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_RATES": {},
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "NUM_PROXIES": env.int("PROXY_COUNT", default=0),
+    # Throttles take the client address from core.http (core/api/throttling.py); this is only
+    # what DRF's stock get_ident would use.
+    "NUM_PROXIES": PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:

@@ -59,10 +59,10 @@ def test_a_patient_account_cannot_use_staff_sign_in(api):
     assert response.status_code == 400
 
 
-def test_it_locks_out_a_username_after_five_failures(api, doctor):
-    for n in range(5):
-        login(api, "dr.meera", "wrong", REMOTE_ADDR=f"10.1.0.{n}")
-    response = login(api, "dr.meera", REMOTE_ADDR="10.1.0.99")
+def test_it_locks_out_a_username_at_the_guessers_address_after_five_failures(api, doctor):
+    for _ in range(5):
+        login(api, "dr.meera", "wrong", REMOTE_ADDR="10.1.0.1")
+    response = login(api, "dr.meera", REMOTE_ADDR="10.1.0.1")
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "locked_out"
     assert int(response["Retry-After"]) > 0
