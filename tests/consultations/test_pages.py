@@ -11,12 +11,12 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from consultations.models import Prescription
+from consultations.models import Consultation, Prescription
 from core.clock import india_today
 from queues.models import DoctorPresence, Ticket
 from queues.services import duty, visits
 from queues.services.booking import book
-from tests.consultations.prescribing import correct, sign
+from tests.consultations.prescribing import SIGNED_AT, correct, sign
 from tests.factories import DoctorFactory, PatientFactory
 from tests.queues.conftest import make_opd
 
@@ -308,6 +308,17 @@ def test_the_history_lists_the_family_s_consultations_and_prescriptions(
     assert f'href="/prescriptions/{second.public_id}/fhir/"' in page
     assert "Ramesh Yadav" not in page
     assert "Dr Kiran Rao" not in page
+
+
+def test_the_history_writes_hindi_dates_with_the_month_in_full(
+    client, visit, django_capture_on_commit_callbacks
+):
+    sign(visit, django_capture_on_commit_callbacks)
+    Consultation.objects.filter(ticket=visit).update(started_at=SIGNED_AT)
+    as_user(client, visit.patient.account).post("/i18n/setlang/", {"language": "hi"})
+    page = client.get("/history/").content.decode()
+    assert "10 मार्च 2026, 10:30" in page  # 05:00 UTC, shown in IST
+    assert "10 मा 2026" not in page
 
 
 def test_the_history_shows_no_draft(client, visit):

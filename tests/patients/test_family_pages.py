@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.test import Client
 
@@ -72,6 +74,21 @@ def test_the_code_page_explains_a_wrong_code(
     assert "That code is not right" in page
     assert "4 attempts left" in page
     assert not User.objects.filter(mobile="+919812345678").exists()
+
+
+def test_the_family_page_writes_a_hindi_date_of_birth_in_full(client):
+    holder = PatientFactory(date_of_birth=date(1984, 3, 15))
+    client.force_login(holder.account)
+    client.post("/i18n/setlang/", {"language": "hi"})
+    page = client.get("/family/").content.decode()
+    assert "15 मार्च 1984" in page
+    assert "15 मा 1984" not in page
+
+
+def test_the_family_page_writes_an_english_date_of_birth_day_first(client):
+    holder = PatientFactory(date_of_birth=date(1984, 3, 15))
+    client.force_login(holder.account)
+    assert "15 Mar 1984" in client.get("/family/").content.decode()
 
 
 def test_the_sign_in_page_explains_a_bad_number(client, sms_outbox):
