@@ -23,7 +23,7 @@ from core.ids import parse_uuid
 from patients.selectors import family_member_for
 from providers.models import Doctor
 from providers.selectors import doctor_of
-from queues import selectors
+from queues import claims, selectors
 from queues.attachments import CheckedUpload, check_upload
 from queues.hours import opening_state, opens_later_today
 from queues.models import Opd, Ticket
@@ -75,10 +75,18 @@ class BookingSerializer(serializers.Serializer[Any]):
     opd = serializers.UUIDField()
     complaint = serializers.CharField(min_length=3, max_length=1000)
     priority_reason = serializers.ChoiceField(
-        choices=[("", "none"), ("pregnant", "pregnant"), ("disability", "disability")],
+        choices=[("", "none"), *((claim.value, claim.value) for claim in claims.CLAIMS)],
         required=False,
         default="",
         allow_blank=True,
+        help_text=(
+            "A priority claim, checked against the member's record: `pregnant` for a member "
+            "recorded as female or other, aged 12 to 55; `disability` as declared (recorded with "
+            "the account and shown to the doctor as declared by the family); `senior` only at 60 "
+            "or more by the date of birth or age on record, which gets priority without asking. "
+            "A claim the record rules out is refused: 400 `priority_claim_refused`, with the "
+            "reason under `fields.priority_reason`."
+        ),
     )
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True), required=False, default=list
@@ -160,8 +168,9 @@ class TicketList(APIView):
         responses={201: TicketSerializer},
         description=(
             "409 codes: opd_closed (with next_opening), opd_full, waiting_room_full, "
-            "already_booked (with token and ticket), opd_other_state. Files: PDF, JPEG or PNG, "
-            "checked by content."
+            "already_booked (with token and ticket), opd_other_state. 400 "
+            "priority_claim_refused: the member's record rules the priority claim out (see "
+            "priority_reason). Files: PDF, JPEG or PNG, checked by content."
         ),
     )
     def post(self, request: Request) -> Response:

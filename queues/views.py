@@ -50,7 +50,7 @@ def book_consultation(request: HttpRequest, account: User, member_id: str) -> Ht
         selectors.opds_for_patient(member),
         key=lambda opd: (not opening_state(opd, now).is_open, opd.display_name),
     )
-    form = BookingForm(request.POST or None, request.FILES or None, opds=opds)
+    form = BookingForm(request.POST or None, request.FILES or None, opds=opds, member=member)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
