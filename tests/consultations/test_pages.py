@@ -109,6 +109,47 @@ def test_it_shows_the_consultation_s_doctor_the_form_started_from_the_complaint(
     assert response["Cache-Control"].startswith("max-age=0")
 
 
+def test_what_a_doctor_writes_first_comes_first(client, visit):
+    page = as_user(client, visit.doctor.user).get(page_url(visit)).content.decode()
+    form_html = page[page.index("data-prescription-form") :]
+    order = [
+        "Chief complaints",
+        "Provisional diagnosis",
+        "Medicine name",
+        "Advice",
+        "Follow-up date",
+        "Vitals, examination, investigations and referral",
+        "Pulse (per minute)",
+        "Examination findings",
+        "Investigations advised",
+        "Referral",
+    ]
+    positions = [form_html.index(f">{label}<") for label in order]
+    assert positions == sorted(positions)
+    # Vitals and the rest are folded while empty.
+    assert re.search(r"<details class=\"group rx-more\" data-rx-more>", form_html)
+
+
+def test_a_new_form_has_one_medicine_row_for_every_browser(client, visit):
+    page = as_user(client, visit.doctor.user).get(page_url(visit)).content.decode()
+    form_html = page[page.index("data-prescription-form") : page.index("data-medicine-template")]
+    assert not re.search(r"<noscript>\s*<li", form_html)  # not only for pages without JavaScript
+    assert form_html.count("data-medicine-row") == 1
+    assert re.search(r"Medicine <span data-row-number>1</span>", form_html)
+    assert 'name="medicines.0.name"' in form_html
+
+
+def test_after_saved_medicines_only_pages_without_javascript_get_an_empty_row(client, visit):
+    as_user(client, visit.doctor.user).post(page_url(visit), form())
+    page = client.get(page_url(visit)).content.decode()
+    form_html = page[page.index("data-prescription-form") : page.index("data-medicine-template")]
+    assert form_html.count("data-medicine-row") == 2
+    noscript = form_html[re.search(r"<noscript>\s*<li", form_html).start() :]
+    assert 'name="medicines.1.name"' in noscript
+    # Vitals were written, so their part of the form is open.
+    assert re.search(r"<details class=\"group rx-more\" data-rx-more open>", page)
+
+
 def test_it_hides_the_form_from_another_doctor(client, visit):
     response = as_user(client, DoctorFactory().user).get(page_url(visit))
     assert response.status_code == 404
