@@ -144,7 +144,9 @@ def test_after_saved_medicines_only_pages_without_javascript_get_an_empty_row(cl
     page = client.get(page_url(visit)).content.decode()
     form_html = page[page.index("data-prescription-form") : page.index("data-medicine-template")]
     assert form_html.count("data-medicine-row") == 2
-    noscript = form_html[re.search(r"<noscript>\s*<li", form_html).start() :]
+    found = re.search(r"<noscript>\s*<li", form_html)
+    assert found is not None
+    noscript = form_html[found.start() :]
     assert 'name="medicines.1.name"' in noscript
     # Vitals were written, so their part of the form is open.
     assert re.search(r"<details class=\"group rx-more\" data-rx-more open>", page)
