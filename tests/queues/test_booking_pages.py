@@ -13,6 +13,7 @@ from patients.models import Relationship, Sex
 from queues.models import DoctorPresence, Ticket
 from queues.services import duty, visits
 from queues.services.booking import book
+from queues.views import eta_phrase
 from tests.factories import DoctorFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +115,31 @@ def test_the_call_page_shows_the_doctor_the_declared_claim(
     page = client.get(f"/call/{ticket.public_id}/").content.decode()
     claim = page[page.index('data-testid="priority"') :]
     assert claim.index("Pregnant") < claim.index("(declared by the family)") < 200
+
+
+# --- The waiting room's estimated wait -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "phrase"),
+    [
+        (None, "when a doctor comes on duty"),
+        (30, "less than a minute"),  # the page said "about 1 minute", its script "less than…"
+        (60, "about 1 minute"),
+        (61, "about 2 minutes"),
+        (360, "about 6 minutes"),
+    ],
+)
+def test_the_estimated_wait_is_worded_as_the_page_script_words_it(seconds, phrase):
+    assert eta_phrase(seconds) == phrase
+
+
+def test_the_waiting_room_loads_the_script_catalogue_of_its_language(client: Client, family, opd):
+    ticket = book(account=family.account, patient=family, opd=opd, complaint="Fever")
+    client.force_login(family.account)
+    page = client.get(f"/waiting/{ticket.public_id}/").content.decode()
+    assert "<dd data-eta>when a doctor comes on duty</dd>" in page
+    assert page.index('<script src="/jsi18n/en/"></script>') < page.index("js/waiting")
+    client.post("/i18n/setlang/", {"language": "hi"})
+    page = client.get(f"/waiting/{ticket.public_id}/").content.decode()
+    assert '<script src="/jsi18n/hi/"></script>' in page
