@@ -5,6 +5,7 @@
 // snapshot now and then to stay exact. Protocol: docs/waiting-room.md.
 
 import { LiveSocket, csrfToken } from "./live-socket.js";
+import { followOutcome } from "./visit-outcome.js";
 
 const root = document.querySelector("[data-waiting-room]");
 const strings = JSON.parse(document.getElementById("waiting-strings")?.textContent || "{}");
@@ -69,6 +70,7 @@ function render() {
   $("#call").hidden = state.status !== "called";
   $("#in-call").hidden = state.status !== "in_consultation";
   if (state.status === "called") startCountdown();
+  if (state.status === "completed") followOutcome($("[data-visit-outcome]"));
   if (state.status === "in_consultation" && answered) {
     answered = false;
     location.assign(root.dataset.callUrl);

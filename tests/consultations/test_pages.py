@@ -395,6 +395,90 @@ def test_the_family_page_and_the_header_link_to_the_history(client, visit):
     assert page.count('href="/history/"') == 2
 
 
+# --- After the visit: no dead end for the family --------------------------------------------
+
+
+def ended(visit: Ticket, run_on_commit) -> Ticket:
+    assert visit.doctor is not None
+    with run_on_commit(execute=True):
+        visits.end_consultation(visit.doctor, visit)
+    return Ticket.objects.get(pk=visit.pk)
+
+
+def outcome_of(page: str) -> str:
+    start = page.index('data-testid="visit-outcome"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_after_the_visit_the_waiting_room_says_the_prescription_is_being_prepared(
+    client, visit, django_capture_on_commit_callbacks
+):
+    ended(visit, django_capture_on_commit_callbacks)
+    page = as_user(client, visit.patient.account).get(f"/waiting/{visit.public_id}/")
+    outcome = outcome_of(page.content.decode())
+    assert 'data-state="preparing"' in outcome
+    assert f'data-url="/visits/{visit.public_id}/outcome/"' in outcome
+    assert "Your prescription is being prepared." in outcome
+    assert 'href="/history/"' in outcome
+    assert " hidden>" not in outcome
+
+
+def test_once_signed_the_family_is_led_to_the_prescription_and_the_follow_up(
+    client, visit, django_capture_on_commit_callbacks
+):
+    ended(visit, django_capture_on_commit_callbacks)
+    prescription = sign(visit, django_capture_on_commit_callbacks)  # follow-up on 17 March 2026
+    as_user(client, visit.patient.account)
+    for address in (f"/waiting/{visit.public_id}/", f"/visits/{visit.public_id}/outcome/"):
+        outcome = outcome_of(client.get(address).content.decode())
+        assert 'data-state="ready"' in outcome
+        assert f"Prescription {prescription.display_number} for Sunita Devi is ready." in outcome
+        assert f'href="/prescriptions/{prescription.public_id}/pdf/"' in outcome
+        assert "see Sunita Devi again on 17 Mar 2026" in outcome
+        assert 'href="/history/"' in outcome
+
+
+def test_a_corrected_prescription_leads_to_the_valid_version(
+    client, visit, django_capture_on_commit_callbacks
+):
+    ended(visit, django_capture_on_commit_callbacks)
+    first = sign(visit, django_capture_on_commit_callbacks)
+    second = correct(visit, first, django_capture_on_commit_callbacks)
+    page = as_user(client, visit.patient.account).get(f"/visits/{visit.public_id}/outcome/")
+    outcome = page.content.decode()
+    assert f'href="/prescriptions/{second.public_id}/pdf/"' in outcome
+    assert f"/prescriptions/{first.public_id}/" not in outcome
+
+
+def test_the_call_page_after_the_visit_leads_the_patient_on(
+    client, visit, django_capture_on_commit_callbacks
+):
+    live = as_user(client, visit.patient.account).get(f"/call/{visit.public_id}/")
+    waiting_outcome = outcome_of(live.content.decode())
+    assert " hidden>" in waiting_outcome  # shown by call.js when the doctor ends the visit
+    assert "data-back hidden" not in live.content.decode()
+
+    ended(visit, django_capture_on_commit_callbacks)
+    page = client.get(f"/call/{visit.public_id}/").content.decode()
+    assert "The doctor has ended the consultation." in page
+    assert "Back to the waiting room" not in page
+    assert "Your prescription is being prepared." in outcome_of(page)
+    assert "js/visit-outcome" in page
+
+
+def test_another_family_and_staff_get_nothing_of_the_outcome(
+    client, visit, django_capture_on_commit_callbacks
+):
+    ended(visit, django_capture_on_commit_callbacks)
+    sign(visit, django_capture_on_commit_callbacks)
+    address = f"/visits/{visit.public_id}/outcome/"
+    outsider = as_user(client, PatientFactory().account).get(address)
+    assert outsider.status_code == 404
+    assert "Sunita Devi" not in outsider.content.decode()
+    assert as_user(client, visit.doctor.user).get(address)["Location"] == "/staff/"
+    assert "no-cache" in as_user(client, visit.patient.account).get(address)["Cache-Control"]
+
+
 # --- The console ---------------------------------------------------------------------------
 
 

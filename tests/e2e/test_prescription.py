@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 from pypdf import PdfReader
 
+from core.clock import india_today
 from tests.e2e.processes import LiveApp
 from tests.e2e.support import SmsInbox, fresh_mobile, sign_in_patient
 from tests.e2e.test_call import (
@@ -251,3 +253,41 @@ def test_a_draft_saved_before_the_form_appears_brings_no_hidden_row(
     expect(
         form.get_by_role("group", name="Medicine 2").get_by_label("Medicine name")
     ).to_be_focused()
+
+
+def test_after_the_call_the_patient_is_led_to_the_prescription(
+    open_page: OpenPage, sms: SmsInbox, tmp_path: Path
+) -> None:
+    opd = opd_open_round_the_clock()
+    doctor = DoctorFactory()
+    visit = in_consultation(opd, doctor)
+    follow_up = india_today() + timedelta(days=7)
+
+    doctor_page = open_call_as_doctor(open_page, doctor, visit.ticket)
+    patient = open_call_as_patient(open_page, sms, visit)
+    expect(panel(doctor_page)).to_have_attribute("data-state", "draft")
+
+    # The doctor ends the call first and writes the prescription after.
+    doctor_page.get_by_test_id("hang-up").click()
+    outcome = patient.get_by_test_id("visit-outcome")
+    expect(outcome).to_be_visible(timeout=LIVE_MS)
+    expect(outcome).to_contain_text("Your prescription is being prepared.")
+    expect(patient.get_by_role("link", name="Back to the waiting room")).to_be_hidden()
+
+    write_prescription(doctor_page)
+    form = panel(doctor_page)
+    form.get_by_label("Follow-up date").fill(follow_up.isoformat())
+    expect_saved(doctor_page)
+    form.get_by_role("button", name="Sign and send").click()
+    form.get_by_role("button", name="Yes, sign and send").click()
+    expect(form.locator("[data-final-text]")).to_contain_text(NUMBER)
+
+    # The patient's page follows by itself: the prescription, the follow-up date, the history.
+    expect(outcome.get_by_test_id("prescription-ready")).to_contain_text(NUMBER, timeout=WORKER_MS)
+    expect(outcome.get_by_test_id("follow-up")).to_contain_text(
+        f"{follow_up.day} {follow_up:%b} {follow_up.year}"
+    )
+    pdf = download(patient, outcome.get_by_test_id("download-prescription"), tmp_path)
+    assert pdf.startswith(b"%PDF")
+    outcome.get_by_role("link", name="All your consultations and prescriptions").click()
+    expect(patient.get_by_role("heading", level=1)).to_have_text("Consultations and prescriptions")

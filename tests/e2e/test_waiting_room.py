@@ -239,10 +239,15 @@ def test_patient_books_waits_and_is_called(
     expect(patient.locator("[data-ended-text]")).to_have_text(
         "The consultation has ended.", timeout=LIVE_MS
     )
+    # No dead end: what comes next (the prescription, once signed) is right there.
+    expect(patient.get_by_test_id("visit-outcome")).to_contain_text(
+        "Your prescription is being prepared."
+    )
     expect(console.get_by_test_id("current-patient")).to_have_count(0)
     expect(console.locator("#current-heading + p")).to_have_text("No patient right now.")
     patient.goto(waiting_room)
     expect(patient.locator("[data-status-text]")).to_have_text("Your consultation has ended.")
+    expect(patient.get_by_test_id("visit-outcome")).to_be_visible()
     expect(patient.get_by_role("heading", name="You are with the doctor")).to_be_hidden()
 
 
