@@ -168,9 +168,8 @@ class TicketList(APIView):
         responses={201: TicketSerializer},
         description=(
             "409 codes: opd_closed (with next_opening), opd_full, waiting_room_full, "
-            "already_booked (with token and ticket), opd_other_state. 400 "
-            "priority_claim_refused: the member's record rules the priority claim out (see "
-            "priority_reason). Files: PDF, JPEG or PNG, checked by content."
+            "already_booked (with token and ticket), opd_other_state. Files: PDF, JPEG or PNG, "
+            "checked by content."
         ),
     )
     def post(self, request: Request) -> Response:
