@@ -23,8 +23,9 @@ from core.ids import parse_uuid
 from patients.selectors import family_member_for
 from providers.models import Doctor
 from providers.selectors import doctor_of
-from queues import claims, selectors
+from queues import selectors
 from queues.attachments import CheckedUpload, check_upload
+from queues.claims import CLAIMS
 from queues.hours import opening_state, opens_later_today
 from queues.models import Opd, Ticket
 from queues.services import duty, visits
@@ -75,7 +76,7 @@ class BookingSerializer(serializers.Serializer[Any]):
     opd = serializers.UUIDField()
     complaint = serializers.CharField(min_length=3, max_length=1000)
     priority_reason = serializers.ChoiceField(
-        choices=[("", "none"), *((claim.value, claim.value) for claim in claims.CLAIMS)],
+        choices=[("", "none"), *((claim.value, claim.value) for claim in CLAIMS)],
         required=False,
         default="",
         allow_blank=True,
