@@ -172,9 +172,55 @@ class PrescriptionForm:
     ) -> None:
         self.values = values
         self.errors: Mapping[str, list[str]] = errors or {}
+        # What a doctor writes first comes first: complaints, diagnosis, medicines, advice and
+        # follow-up. Vitals and the rest follow, folded away unless they hold something.
         self.complaints = [self._text("chief_complaints"), self._text("history")]
+        self.diagnosis = [self._text("diagnosis", rows=2), self._icd10()]
+        self.medicines = [
+            MedicineRow(index, line, self.errors)
+            for index, line in enumerate(values.get("medicines") or [])
+        ]
+        # An empty row to write in: the first one when there is none yet (shown to everyone);
+        # after saved ones, for pages without JavaScript (which adds rows itself).
+        self.new_medicine = MedicineRow(len(self.medicines), {}, {})
+        self.medicine_template = MedicineRow("__i__", {}, {})
+        self.plan = [self._text("advice"), self._follow_up(today)]
         vitals = values.get("vitals") or {}
-        self.vitals = [
+        self.vitals = self._vitals(vitals)
+        self.more = [
+            self._text("examination"),
+            self._text("investigations", rows=2),
+            self._text("referral", rows=2),
+        ]
+        self.vitals_errors = self._errors("vitals")
+        self.medicines_errors = self._errors("medicines")
+        # The folded part opens when it holds anything, so nothing written or wrong is hidden.
+        self.more_open = bool(vitals or self.vitals_errors) or any(
+            field.value or field.errors for field in self.more
+        )
+
+    def _icd10(self) -> PageField:
+        return PageField(
+            "icd10_code",
+            LABELS["icd10_code"],
+            forms.TextInput({"maxlength": 12, "autocomplete": "off", "spellcheck": "false"}),
+            self.values.get("icd10_code", ""),
+            self._errors("icd10_code"),
+            help_text=_("For example J06.9"),
+        )
+
+    def _follow_up(self, today: date) -> PageField:
+        return PageField(
+            "follow_up_on",
+            LABELS["follow_up_on"],
+            forms.DateInput({"type": "date", "min": (today + timedelta(days=1)).isoformat()}),
+            self.values.get("follow_up_on") or "",
+            self._errors("follow_up_on"),
+        )
+
+    @staticmethod
+    def _vitals(vitals: Mapping[str, Any]) -> list[PageField]:
+        return [
             PageField(
                 f"vitals.{name}",
                 VITAL_LABELS[name],
@@ -185,38 +231,6 @@ class PrescriptionForm:
             )
             for name, (low, high) in VITALS.items()
         ]
-        self.examination = [self._text("examination")]
-        self.diagnosis = [
-            self._text("diagnosis", rows=2),
-            PageField(
-                "icd10_code",
-                LABELS["icd10_code"],
-                forms.TextInput({"maxlength": 12, "autocomplete": "off", "spellcheck": "false"}),
-                values.get("icd10_code", ""),
-                self._errors("icd10_code"),
-                help_text=_("For example J06.9"),
-            ),
-        ]
-        self.medicines = [
-            MedicineRow(index, line, self.errors)
-            for index, line in enumerate(values.get("medicines") or [])
-        ]
-        self.new_medicine = MedicineRow(len(self.medicines), {}, {})
-        self.medicine_template = MedicineRow("__i__", {}, {})
-        self.plan = [
-            self._text("investigations", rows=2),
-            self._text("advice"),
-            PageField(
-                "follow_up_on",
-                LABELS["follow_up_on"],
-                forms.DateInput({"type": "date", "min": (today + timedelta(days=1)).isoformat()}),
-                values.get("follow_up_on") or "",
-                self._errors("follow_up_on"),
-            ),
-            self._text("referral", rows=2),
-        ]
-        self.vitals_errors = self._errors("vitals")
-        self.medicines_errors = self._errors("medicines")
 
     def _errors(self, name: str) -> list[str]:
         return list(self.errors.get(name, []))

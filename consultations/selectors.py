@@ -7,6 +7,8 @@ a consultation was assigned to sees everything of it; nobody else sees anything.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext
@@ -97,3 +99,30 @@ def history_for(user: User) -> QuerySet[Consultation]:
         .prefetch_related("prescriptions")
         .order_by("-started_at")
     )
+
+
+@dataclass(frozen=True)
+class VisitOutcome:
+    """What a family needs once a consultation is over: its prescription (the valid signed
+    version, or ``None`` while the doctor has not signed one) and the follow-up date."""
+
+    ticket: Ticket
+    prescription: Prescription | None
+
+    @property
+    def ready(self) -> bool:
+        return self.prescription is not None
+
+    @property
+    def follow_up_on(self) -> date | None:
+        return self.prescription.follow_up_on if self.prescription else None
+
+
+def visit_outcome(ticket: Ticket) -> VisitOutcome:
+    """The outcome of a ticket already scoped to its family (``tickets_for_account``)."""
+    prescription = (
+        Prescription.objects.filter(consultation__ticket=ticket, status=Prescription.Status.FINAL)
+        .order_by("-version")
+        .first()
+    )
+    return VisitOutcome(ticket=ticket, prescription=prescription)

@@ -28,6 +28,7 @@ from patients.models import Patient
 from patients.selectors import family_for
 from providers.decorators import doctor_page
 from providers.models import Doctor
+from queues import selectors as tickets
 
 
 @never_cache  # patient data, and a draft that changes as the doctor types
@@ -129,3 +130,16 @@ def history_page(request: HttpRequest, account: User) -> HttpResponse:
         )
         member.visits.append(Visit(consultation, signed))
     return render(request, "consultations/history.html", {"members": list(members.values())})
+
+
+@never_cache
+@patient_page
+def visit_outcome_panel(request: HttpRequest, account: User, ticket_id: str) -> HttpResponse:
+    """What the family gets after a visit, alone: static/js/visit-outcome.js asks for it until
+    the prescription is signed. Another family's ticket is not found."""
+    ticket = tickets.ticket_for_account(account, ticket_id)
+    return render(
+        request,
+        "consultations/visit_outcome.html",
+        {"outcome": selectors.visit_outcome(ticket), "hidden": False},
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 STATE_COLUMNS = ("lgd_code", "code", "iso_code", "name", "name_hi", "kind")
 DISTRICT_COLUMNS = ("state_code", "lgd_code", "name", "name_hi")
 LANGUAGE_COLUMNS = ("code", "name", "native_name")
+STATE_LANGUAGE_COLUMNS = ("state_code", "language_code")
 
 
 class ReferenceDataError(ValueError):
@@ -104,3 +106,14 @@ def load_districts(
 ) -> ImportResult:
     rows = clean_district_rows(state_model, read_rows(path, DISTRICT_COLUMNS))
     return _upsert(district_model, "lgd_code", rows)
+
+
+@cache
+def state_languages(path: Path = DATA_DIR / "state_languages.csv") -> dict[str, str]:
+    """Each state's or UT's main spoken language among ours (state code → language code).
+
+    Fixed data that only a release changes, so it is read from the file, not stored.
+    """
+    return {
+        row["state_code"]: row["language_code"] for row in read_rows(path, STATE_LANGUAGE_COLUMNS)
+    }

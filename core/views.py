@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.middleware.http import ConditionalGetMiddleware
 from django.shortcuts import render
 from django.template import loader
+from django.utils import translation
+from django.utils.cache import patch_cache_control
+from django.utils.decorators import decorator_from_middleware
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
+from django.views.i18n import JavaScriptCatalog
 from django.views.i18n import set_language as django_set_language
 
 from accounts.models import User
@@ -67,4 +73,23 @@ def set_language(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.is_authenticated and language in dict(settings.LANGUAGES):
         User.objects.filter(pk=user.pk).update(preferred_language=language)
+    return response
+
+
+# Our own djangojs catalogue (LOCALE_PATHS; "core" has none of its own, so no package's strings
+# come along), with Django's gettext/ngettext/interpolate for the pages' scripts.
+_javascript_catalogue = JavaScriptCatalog.as_view(packages=["core"])
+
+
+@require_safe
+@decorator_from_middleware(ConditionalGetMiddleware)  # an ETag, and 304 when it still matches
+def javascript_catalogue(request: HttpRequest, language: str) -> HttpResponseBase:
+    """The JavaScript catalogue of one language. The language is in the address, so a browser's
+    copy never outlives a language switch; browsers check it again on every use."""
+    if language not in dict(settings.LANGUAGES):
+        raise Http404
+    with translation.override(language):
+        response = _javascript_catalogue(request)
+    response["Content-Language"] = language
+    patch_cache_control(response, public=True, no_cache=True)
     return response

@@ -70,7 +70,7 @@ class Cell:
         if self.kind in SCALES and isinstance(value, int | float):
             return f"{value * SCALES[self.kind]:.1f}"
         if isinstance(value, date):
-            return date_format(value, "j M Y")
+            return date_format(value, "DATE_FORMAT")
         return str(value)
 
 
@@ -318,7 +318,7 @@ def _doctors_chart(trends: Trends) -> dict[str, Any]:
 def _per_day_chart(trends: Trends) -> dict[str, Any]:
     return _chart(
         "line",
-        [date_format(p.day, "j M") for p in trends.per_day],
+        [date_format(p.day, "MONTH_DAY_FORMAT") for p in trends.per_day],
         [
             (_("Booked"), [p.booked for p in trends.per_day]),
             (_("Completed"), [p.completed for p in trends.per_day]),

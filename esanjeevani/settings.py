@@ -377,6 +377,8 @@ PUBLIC_BASE_URL: str = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("hi", _("Hindi"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as Indian pages write them, per language (15 Mar 1984; 15 मार्च 1984).
+FORMAT_MODULE_PATH = ["esanjeevani.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"

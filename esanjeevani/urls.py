@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("consultations.urls")),
     path("", include("dashboards.urls")),
     path("i18n/setlang/", core_views.set_language, name="set_language"),
+    path("jsi18n/<str:language>/", core_views.javascript_catalogue, name="javascript-catalogue"),
     path("api/", include(("esanjeevani.api_urls", "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -6,11 +6,13 @@ from collections import defaultdict
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.models import District, Language, State
 from patients.api import FamilyMemberSerializer
 from patients.models import Patient, Relationship, Sex
+from patients.services import likely_language
 
 
 def _district_choices() -> list[tuple[str, Any]]:
@@ -75,6 +77,19 @@ class FamilyMemberForm(forms.Form):
         ]
         if self.holder:
             del self.fields["relationship"]
+        # A new member's language: the likely one, following the chosen state (language-default.js)
+        # until the person picks one. A profile on record keeps its own.
+        self.state_languages: dict[str, str] = {}
+        if instance is None and not self.is_bound:
+            ui_language = get_language()
+            self.state_languages = {
+                state.code: likely_language(state_code=state.code, ui_language=ui_language)
+                for state in State.objects.all()
+            }
+            self.initial.setdefault(
+                "preferred_language",
+                likely_language(state_code=self.initial.get("state"), ui_language=ui_language),
+            )
         self.validated_data: dict[str, Any] = {}
         self.warnings: list[dict[str, str]] = []
 

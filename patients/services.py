@@ -12,8 +12,28 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from core.errors import Conflict
+from core.reference import state_languages
 from patients.identifiers import new_patient_number
 from patients.models import Patient, Relationship
+
+# The most widely spoken language: the likely one while the state is not known yet.
+MOST_SPOKEN_LANGUAGE = "hi"
+
+
+def likely_language(*, state_code: str | None, ui_language: str | None) -> str:
+    """The consultation language a new patient most likely speaks: a default they can change.
+
+    - Pages read in a language other than English (Hindi): that language, which they read.
+    - Pages read in English: the state's main spoken language (``core/data/state_languages.csv``:
+      Hindi in Uttar Pradesh, Bihar and the rest of the Hindi belt, Tamil in Tamil Nadu, ...).
+      Reading English on screen says little about the language someone talks to a doctor in.
+    - No state chosen yet: Hindi, the most widely spoken.
+    """
+    if ui_language and ui_language != "en":
+        return ui_language
+    if state_code:
+        return state_languages().get(state_code, MOST_SPOKEN_LANGUAGE)
+    return MOST_SPOKEN_LANGUAGE
 
 
 def add_family_member(*, account: User, data: dict[str, Any]) -> Patient:

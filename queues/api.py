@@ -27,6 +27,7 @@ from providers.selectors import doctor_of
 from queues import selectors
 from queues.api_schema import ConsoleSummarySerializer, TicketSnapshotSerializer
 from queues.attachments import CheckedUpload, check_upload
+from queues.claims import CLAIMS
 from queues.hours import opening_state, opens_later_today
 from queues.models import Opd, Ticket
 from queues.services import duty, visits
@@ -88,10 +89,18 @@ class BookingSerializer(serializers.Serializer[Any]):
     opd = serializers.UUIDField()
     complaint = serializers.CharField(min_length=3, max_length=1000)
     priority_reason = serializers.ChoiceField(
-        choices=[("", "none"), ("pregnant", "pregnant"), ("disability", "disability")],
+        choices=[("", "none"), *((claim.value, claim.value) for claim in CLAIMS)],
         required=False,
         default="",
         allow_blank=True,
+        help_text=(
+            "A priority claim, checked against the member's record: `pregnant` for a member "
+            "recorded as female or other, aged 12 to 55; `disability` as declared (recorded with "
+            "the account and shown to the doctor as declared by the family); `senior` only at 60 "
+            "or more by the date of birth or age on record, which gets priority without asking. "
+            "A claim the record rules out is refused: 400 `priority_claim_refused`, with the "
+            "reason under `fields.priority_reason`."
+        ),
     )
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True), required=False, default=list

@@ -10,7 +10,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.clock import IST
+from core.clock import IST, india_today
+from patients.models import Patient
+from queues import claims
 from queues.attachments import CheckedUpload, check_upload
 from queues.hours import opening_state, opens_later_today
 from queues.models import Opd, Ticket
@@ -51,6 +53,13 @@ def opd_label(opd: Opd, now: Any) -> str:
     return f"{opd.display_name} ({when})"
 
 
+PRIORITY_CHOICES = [
+    ("", _("None")),
+    (Ticket.PriorityReason.PREGNANT.value, _("Pregnant")),
+    (Ticket.PriorityReason.DISABILITY.value, _("Person with disability")),
+]
+
+
 class BookingForm(forms.Form):
     opd = forms.ChoiceField(label=_("OPD"), widget=forms.RadioSelect)
     complaint = forms.CharField(
@@ -63,12 +72,14 @@ class BookingForm(forms.Form):
     priority_reason = forms.ChoiceField(
         label=_("Priority (optional)"),
         required=False,
-        choices=[
-            ("", _("None")),
-            (Ticket.PriorityReason.PREGNANT, _("Pregnant")),
-            (Ticket.PriorityReason.DISABILITY, _("Person with disability")),
-        ],
-        help_text=_("Patients aged 60 or more get priority automatically."),
+        # Every claim is accepted here and checked against the member's record by the booking
+        # service (queues/claims.py); the page offers only those that can apply.
+        choices=PRIORITY_CHOICES,
+        help_text=_(
+            "Patients aged 60 or more get priority automatically, by the date of birth on "
+            "record. Pregnancy or a disability is your declaration: it is recorded with your "
+            "account, and the doctor sees that the family declared it."
+        ),
         widget=forms.RadioSelect,
     )
     documents = MultipleFileField(
@@ -81,13 +92,17 @@ class BookingForm(forms.Form):
         },
     )
 
-    def __init__(self, *args: Any, opds: list[Opd], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, opds: list[Opd], member: Patient, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         now = timezone.now()
         self.opds = {str(opd.public_id): opd for opd in opds}
         field = self.fields["opd"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(key, opd_label(opd, now)) for key, opd in self.opds.items()]
+        offered = claims.declarable(sex=member.sex, age=member.age_on(india_today()))
+        widget = self.fields["priority_reason"].widget
+        assert isinstance(widget, forms.RadioSelect)
+        widget.choices = [choice for choice in PRIORITY_CHOICES if choice[0] in ("", *offered)]
 
     def clean_opd(self) -> Opd:
         return self.opds[self.cleaned_data["opd"]]

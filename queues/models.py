@@ -198,6 +198,17 @@ class Ticket(PublicIdModel):
     priority_reason = models.CharField(
         max_length=12, choices=PriorityReason.choices, blank=True, default=""
     )
+    # A claim only the family's word supports (pregnancy, disability): who declared it, and when.
+    # Empty for priority by age, which rests on the date of birth on record.
+    priority_declared_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("priority declared by"),
+    )
+    priority_declared_at = models.DateTimeField(_("priority declared at"), null=True, blank=True)
     # Place in the queue: lower first within a priority. Set from the token number; moved to
     # the head when a patient who missed CALL NOW is given a second chance.
     seq = models.BigIntegerField()

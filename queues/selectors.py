@@ -18,6 +18,7 @@ from core.errors import NotFound
 from core.ids import parse_uuid
 from patients.models import Patient
 from providers.models import Doctor
+from queues import claims
 from queues.hours import opening_state
 from queues.models import DutyShift, Opd, Ticket
 
@@ -172,6 +173,8 @@ def _patient_line(ticket: Ticket) -> dict[str, Any]:
         "complaint": ticket.complaint[:140],
         "language": ticket.language.name,
         "priority": str(ticket.get_priority_reason_display()) if ticket.priority_reason else None,
+        # "declared" (the family's word), "date_of_birth" or "age" (on record), or "".
+        "priority_basis": claims.basis(ticket),
         "opd": ticket.opd.code,
     }
 

@@ -10,6 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import patient_page
@@ -50,7 +51,7 @@ def book_consultation(request: HttpRequest, account: User, member_id: str) -> Ht
         selectors.opds_for_patient(member),
         key=lambda opd: (not opening_state(opd, now).is_open, opd.display_name),
     )
-    form = BookingForm(request.POST or None, request.FILES or None, opds=opds)
+    form = BookingForm(request.POST or None, request.FILES or None, opds=opds, member=member)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -82,17 +83,29 @@ def waiting_room(request: HttpRequest, account: User, ticket_id: str) -> HttpRes
     if ticket.is_active:
         visits.patient_present(ticket)
     snapshot = selectors.snapshot(ticket)
-    eta = snapshot["estimated_wait_seconds"]
     return render(
         request,
         "queues/waiting.html",
         {
             "ticket": ticket,
             "snapshot": snapshot,
-            "eta_minutes": None if eta is None else max(1, math.ceil(eta / 60)),
+            "eta": eta_phrase(snapshot["estimated_wait_seconds"]),
             "strings": waiting_room_strings(),
         },
     )
+
+
+def eta_phrase(seconds: int | None) -> str:
+    """The estimated wait in words. waiting.js words its live updates by the same rule, with the
+    same catalogue entries (the djangojs domain); keep the two in step."""
+    if seconds is None:
+        return _("when a doctor comes on duty")
+    if seconds < 60:
+        return _("less than a minute")
+    minutes = math.ceil(seconds / 60)
+    return ngettext("about %(minutes)s minute", "about %(minutes)s minutes", minutes) % {
+        "minutes": minutes
+    }
 
 
 def waiting_room_strings() -> dict[str, str]:
@@ -116,9 +129,6 @@ def waiting_room_strings() -> dict[str, str]:
         "call_missed": _(
             "You missed the call. You are back at the front of the queue: stay on this page."
         ),
-        "eta_none": _("when a doctor comes on duty"),
-        "eta_soon": _("less than a minute"),
-        "eta_minutes": _("about {minutes} minutes"),
         "live": _("Live updates are on."),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "polling": _("Live updates are unavailable; checking every few seconds."),

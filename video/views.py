@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.models import User
+from queues import claims
 from queues.models import Ticket
 from video import services
 from video.models import Side
@@ -85,6 +86,7 @@ def _patient_details(ticket: Ticket) -> dict[str, Any]:
         "sex": patient.get_sex_display(),
         "language": ticket.language.name,
         "priority": ticket.get_priority_reason_display() if ticket.priority_reason else "",
+        "priority_basis": claims.basis(ticket),
         "complaint": ticket.complaint,
         "attachments": [
             {"name": a.original_name, "url": f"/files/{a.public_id}/"}

@@ -1,5 +1,6 @@
-"""Consultation pieces that other apps' pages show: the prescription form beside the video, and
-the doctor's finished consultations of today on the console."""
+"""Consultation pieces that other apps' pages show: the prescription form beside the video, the
+doctor's finished consultations of today on the console, and what the family gets once a visit
+is over."""
 
 from __future__ import annotations
 
@@ -62,3 +63,10 @@ def finished_today(context: template.Context) -> QuerySet[Ticket]:
         .annotate(signed=Exists(signed))
         .order_by("-consult_ended_at")[:FINISHED_SHOWN]
     )
+
+
+@register.inclusion_tag("consultations/visit_outcome.html")
+def visit_outcome(ticket: Ticket, hidden: bool = False) -> dict[str, Any]:
+    """After the visit, for the family: ``ticket`` is already scoped to its family account.
+    ``hidden`` until the page's script sees the visit end."""
+    return {"outcome": selectors.visit_outcome(ticket), "hidden": hidden}

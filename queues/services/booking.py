@@ -12,17 +12,15 @@ from django.utils.translation import override
 
 from accounts.models import User
 from core.clock import IST
-from core.errors import Conflict
+from core.errors import Conflict, Invalid
 from notifications.services import queue_sms
 from patients.models import Patient
-from queues import broadcast
+from queues import broadcast, claims
 from queues.attachments import CheckedUpload
 from queues.hours import opening_state, opens_later_today
 from queues.models import Attachment, Opd, OpdDay, Ticket, TicketEvent
 from queues.selectors import active_ticket_of
 from queues.services.dispatch import dispatch_after_commit
-
-SENIOR_AGE = 60
 
 
 def queue_seq(service_date: datetime | object, number: int) -> int:
@@ -51,11 +49,19 @@ def _check_open(opd: Opd, now: datetime) -> None:
     )
 
 
-def priority_for(patient: Patient, declared: str) -> tuple[int, str]:
-    """The elderly are in the priority class by age; pregnancy and disability as declared."""
-    if declared in (Ticket.PriorityReason.PREGNANT, Ticket.PriorityReason.DISABILITY):
-        return Ticket.Priority.PRIORITY, declared
-    if patient.age_years >= SENIOR_AGE:
+def priority_for(patient: Patient, claim: str, now: datetime) -> tuple[int, str]:
+    """The priority class and its reason (rules: ``queues/claims.py``). The elderly are in the
+    priority class by age; pregnancy and disability as declared, unless the record rules the
+    claim out (a 5-year-old boy is not pregnant): then nothing is booked."""
+    age = patient.age_on(now.astimezone(IST).date())
+    if claim:
+        refused = claims.refusal(claim, sex=patient.sex, age=age)
+        if refused is not None:
+            raise Invalid(
+                refused, code="priority_claim_refused", fields={"priority_reason": [refused]}
+            )
+        return Ticket.Priority.PRIORITY, claim
+    if age >= claims.SENIOR_AGE:
         return Ticket.Priority.PRIORITY, Ticket.PriorityReason.SENIOR
     return Ticket.Priority.NORMAL, ""
 
@@ -82,7 +88,8 @@ def book(
             code="opd_other_state",
         )
     _check_open(opd, now)
-    priority, reason = priority_for(patient, priority_reason)
+    priority, reason = priority_for(patient, priority_reason, now)
+    declared = reason in claims.DECLARED
     today = now.astimezone(IST).date()
     try:
         with transaction.atomic():
@@ -115,6 +122,8 @@ def book(
                 language=patient.preferred_language,
                 priority=priority,
                 priority_reason=reason,
+                priority_declared_by=account if declared else None,
+                priority_declared_at=now if declared else None,
                 booked_at=now,
                 status_changed_at=now,
             )

@@ -9,6 +9,7 @@
 // were talking to, we start over with a fresh connection.
 
 import { LiveSocket, csrfToken } from "./live-socket.js";
+import { followOutcome } from "./visit-outcome.js";
 
 const root = document.querySelector("[data-call]");
 const strings = JSON.parse(document.getElementById("call-strings")?.textContent || "{}");
@@ -720,6 +721,12 @@ function showEnded(endStatus) {
   const panel = $("[data-ended-panel]");
   panel.hidden = false;
   panel.focus();
+  if (!isDoctor && endStatus === "completed") {
+    // No dead end: the prescription (or that it is being prepared), the follow-up date and
+    // all the family's consultations, instead of a way back to a finished waiting room.
+    $("[data-back]").hidden = true;
+    followOutcome($("[data-visit-outcome]"));
+  }
 }
 
 function showLeft(text) {

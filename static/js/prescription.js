@@ -10,7 +10,11 @@
 //   names each missing part. A signed prescription can be corrected: the form becomes the draft
 //   of the next version.
 // - On the call page the consultation only exists once the patient has joined: until then the
-//   panel waits and loads the form from the page when it does.
+//   panel waits and loads the form from the page when it does. A page parsed by DOMParser has
+//   scripting off, so its <noscript> rows are real inputs: they are dropped before the panel is
+//   adopted (they would be numbered, and submitted, as medicines).
+// - There is always a medicine row to write in; vitals and the rest sit in a <details> that
+//   opens when an error points into it.
 
 import { csrfToken } from "./live-socket.js";
 
@@ -98,6 +102,7 @@ class PrescriptionForm {
   }
 
   start() {
+    dropNoscript(this.panel);
     for (const row of this.rows()) this.prepareRow(row);
     this.panel.querySelector("[data-add-medicine]").hidden = false;
     this.savedRows = this.collect().rows;
@@ -134,6 +139,7 @@ class PrescriptionForm {
       const target = link && document.getElementById(link.getAttribute("href").slice(1));
       if (!target) return;
       event.preventDefault();
+      reveal(target);
       const field = target.matches("input, select, textarea")
         ? target
         : target.querySelector("input, select, textarea");
@@ -204,6 +210,7 @@ class PrescriptionForm {
     }
     for (const row of this.rows()) row.remove();
     for (const line of data.medicines || []) this.addRow(line);
+    if (!this.rows().length) this.addRow(); // one row to write in, as the page starts with
   }
 
   addRow(line = {}) {
@@ -417,6 +424,7 @@ class PrescriptionForm {
     for (const [key, messages] of Object.entries(fields)) {
       const target = this.target(key, rows);
       if (!target || !target.id) continue;
+      reveal(target);
       const list = document.createElement("ul");
       list.className = "errors";
       list.id = `${target.id}_errors`;
@@ -550,6 +558,16 @@ class PrescriptionForm {
   }
 }
 
+// Inside a closed <details> a field can be neither seen nor focused: open it.
+function reveal(node) {
+  const folded = node.closest("details");
+  if (folded && !folded.open) folded.open = true;
+}
+
+function dropNoscript(root) {
+  for (const node of root.querySelectorAll("noscript")) node.remove();
+}
+
 // The call page before the patient joins: load the form once the consultation exists.
 async function waitForConsultation(panel) {
   const url = `${panel.dataset.pageUrl}?panel=call`;
@@ -567,6 +585,7 @@ async function waitForConsultation(panel) {
       continue;
     }
     if (fresh && fresh.dataset.state !== "pending") {
+      dropNoscript(fresh);
       const adopted = document.importNode(fresh, true);
       panel.replaceWith(adopted);
       start(adopted);

@@ -5,9 +5,18 @@
 // snapshot now and then to stay exact. Protocol: docs/waiting-room.md.
 
 import { LiveSocket, csrfToken } from "./live-socket.js";
+import { followOutcome } from "./visit-outcome.js";
 
 const root = document.querySelector("[data-waiting-room]");
 const strings = JSON.parse(document.getElementById("waiting-strings")?.textContent || "{}");
+// Django's JavaScript catalogue (/jsi18n/<language>/, loaded before this module) words the
+// estimated wait with the same entries and rule as the server's first render
+// (queues.views.eta_phrase); untranslated English if it failed to load.
+const i18n = globalThis.django || {
+  gettext: (text) => text,
+  ngettext: (one, many, count) => (count === 1 ? one : many),
+  interpolate: (text, values) => text.replace(/%\((\w+)\)s/g, (match, key) => values[key]),
+};
 
 const FINAL = new Set(["completed", "cancelled", "no_show", "left"]);
 const PING_MS = 20000;
@@ -39,10 +48,14 @@ function setText(selector, text) {
 }
 
 function etaText() {
-  if (state.position === null || state.doctors === 0) return strings.eta_none;
+  if (state.position === null || state.doctors === 0) {
+    return i18n.gettext("when a doctor comes on duty");
+  }
   const seconds = Math.ceil(state.position / state.doctors) * state.perPatient;
-  if (seconds < 60) return strings.eta_soon;
-  return strings.eta_minutes.replace("{minutes}", Math.ceil(seconds / 60));
+  if (seconds < 60) return i18n.gettext("less than a minute");
+  const minutes = Math.ceil(seconds / 60);
+  const phrase = i18n.ngettext("about %(minutes)s minute", "about %(minutes)s minutes", minutes);
+  return i18n.interpolate(phrase, { minutes }, true);
 }
 
 function render() {
@@ -57,6 +70,7 @@ function render() {
   $("#call").hidden = state.status !== "called";
   $("#in-call").hidden = state.status !== "in_consultation";
   if (state.status === "called") startCountdown();
+  if (state.status === "completed") followOutcome($("[data-visit-outcome]"));
   if (state.status === "in_consultation" && answered) {
     answered = false;
     location.assign(root.dataset.callUrl);

@@ -11,12 +11,12 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from consultations.models import Prescription
+from consultations.models import Consultation, Prescription
 from core.clock import india_today
 from queues.models import DoctorPresence, Ticket
 from queues.services import duty, visits
 from queues.services.booking import book
-from tests.consultations.prescribing import correct, sign
+from tests.consultations.prescribing import SIGNED_AT, correct, sign
 from tests.factories import DoctorFactory, PatientFactory
 from tests.queues.conftest import make_opd
 
@@ -107,6 +107,49 @@ def test_it_shows_the_consultation_s_doctor_the_form_started_from_the_complaint(
     for label in ("Chief complaints", "Provisional diagnosis", "Pulse (per minute)", "Dose"):
         assert f">{label}</label>" in page
     assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_what_a_doctor_writes_first_comes_first(client, visit):
+    page = as_user(client, visit.doctor.user).get(page_url(visit)).content.decode()
+    form_html = page[page.index("data-prescription-form") :]
+    order = [
+        "Chief complaints",
+        "Provisional diagnosis",
+        "Medicine name",
+        "Advice",
+        "Follow-up date",
+        "Vitals, examination, investigations and referral",
+        "Pulse (per minute)",
+        "Examination findings",
+        "Investigations advised",
+        "Referral",
+    ]
+    positions = [form_html.index(f">{label}<") for label in order]
+    assert positions == sorted(positions)
+    # Vitals and the rest are folded while empty.
+    assert re.search(r"<details class=\"group rx-more\" data-rx-more>", form_html)
+
+
+def test_a_new_form_has_one_medicine_row_for_every_browser(client, visit):
+    page = as_user(client, visit.doctor.user).get(page_url(visit)).content.decode()
+    form_html = page[page.index("data-prescription-form") : page.index("data-medicine-template")]
+    assert not re.search(r"<noscript>\s*<li", form_html)  # not only for pages without JavaScript
+    assert form_html.count("data-medicine-row") == 1
+    assert re.search(r"Medicine <span data-row-number>1</span>", form_html)
+    assert 'name="medicines.0.name"' in form_html
+
+
+def test_after_saved_medicines_only_pages_without_javascript_get_an_empty_row(client, visit):
+    as_user(client, visit.doctor.user).post(page_url(visit), form())
+    page = client.get(page_url(visit)).content.decode()
+    form_html = page[page.index("data-prescription-form") : page.index("data-medicine-template")]
+    assert form_html.count("data-medicine-row") == 2
+    found = re.search(r"<noscript>\s*<li", form_html)
+    assert found is not None
+    noscript = form_html[found.start() :]
+    assert 'name="medicines.1.name"' in noscript
+    # Vitals were written, so their part of the form is open.
+    assert re.search(r"<details class=\"group rx-more\" data-rx-more open>", page)
 
 
 def test_it_hides_the_form_from_another_doctor(client, visit):
@@ -310,6 +353,17 @@ def test_the_history_lists_the_family_s_consultations_and_prescriptions(
     assert "Dr Kiran Rao" not in page
 
 
+def test_the_history_writes_hindi_dates_with_the_month_in_full(
+    client, visit, django_capture_on_commit_callbacks
+):
+    sign(visit, django_capture_on_commit_callbacks)
+    Consultation.objects.filter(ticket=visit).update(started_at=SIGNED_AT)
+    as_user(client, visit.patient.account).post("/i18n/setlang/", {"language": "hi"})
+    page = client.get("/history/").content.decode()
+    assert "10 मार्च 2026, 10:30" in page  # 05:00 UTC, shown in IST
+    assert "10 मा 2026" not in page
+
+
 def test_the_history_shows_no_draft(client, visit):
     as_user(client, visit.doctor.user).post(page_url(visit), form())
     page = as_user(client, visit.patient.account).get("/history/").content.decode()
@@ -339,6 +393,90 @@ def test_staff_and_strangers_do_not_get_a_history(client, visit):
 def test_the_family_page_and_the_header_link_to_the_history(client, visit):
     page = as_user(client, visit.patient.account).get("/family/").content.decode()
     assert page.count('href="/history/"') == 2
+
+
+# --- After the visit: no dead end for the family --------------------------------------------
+
+
+def ended(visit: Ticket, run_on_commit) -> Ticket:
+    assert visit.doctor is not None
+    with run_on_commit(execute=True):
+        visits.end_consultation(visit.doctor, visit)
+    return Ticket.objects.get(pk=visit.pk)
+
+
+def outcome_of(page: str) -> str:
+    start = page.index('data-testid="visit-outcome"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_after_the_visit_the_waiting_room_says_the_prescription_is_being_prepared(
+    client, visit, django_capture_on_commit_callbacks
+):
+    ended(visit, django_capture_on_commit_callbacks)
+    page = as_user(client, visit.patient.account).get(f"/waiting/{visit.public_id}/")
+    outcome = outcome_of(page.content.decode())
+    assert 'data-state="preparing"' in outcome
+    assert f'data-url="/visits/{visit.public_id}/outcome/"' in outcome
+    assert "Your prescription is being prepared." in outcome
+    assert 'href="/history/"' in outcome
+    assert " hidden>" not in outcome
+
+
+def test_once_signed_the_family_is_led_to_the_prescription_and_the_follow_up(
+    client, visit, django_capture_on_commit_callbacks
+):
+    ended(visit, django_capture_on_commit_callbacks)
+    prescription = sign(visit, django_capture_on_commit_callbacks)  # follow-up on 17 March 2026
+    as_user(client, visit.patient.account)
+    for address in (f"/waiting/{visit.public_id}/", f"/visits/{visit.public_id}/outcome/"):
+        outcome = outcome_of(client.get(address).content.decode())
+        assert 'data-state="ready"' in outcome
+        assert f"Prescription {prescription.display_number} for Sunita Devi is ready." in outcome
+        assert f'href="/prescriptions/{prescription.public_id}/pdf/"' in outcome
+        assert "see Sunita Devi again on 17 Mar 2026" in outcome
+        assert 'href="/history/"' in outcome
+
+
+def test_a_corrected_prescription_leads_to_the_valid_version(
+    client, visit, django_capture_on_commit_callbacks
+):
+    ended(visit, django_capture_on_commit_callbacks)
+    first = sign(visit, django_capture_on_commit_callbacks)
+    second = correct(visit, first, django_capture_on_commit_callbacks)
+    page = as_user(client, visit.patient.account).get(f"/visits/{visit.public_id}/outcome/")
+    outcome = page.content.decode()
+    assert f'href="/prescriptions/{second.public_id}/pdf/"' in outcome
+    assert f"/prescriptions/{first.public_id}/" not in outcome
+
+
+def test_the_call_page_after_the_visit_leads_the_patient_on(
+    client, visit, django_capture_on_commit_callbacks
+):
+    live = as_user(client, visit.patient.account).get(f"/call/{visit.public_id}/")
+    waiting_outcome = outcome_of(live.content.decode())
+    assert " hidden>" in waiting_outcome  # shown by call.js when the doctor ends the visit
+    assert "data-back hidden" not in live.content.decode()
+
+    ended(visit, django_capture_on_commit_callbacks)
+    page = client.get(f"/call/{visit.public_id}/").content.decode()
+    assert "The doctor has ended the consultation." in page
+    assert "Back to the waiting room" not in page
+    assert "Your prescription is being prepared." in outcome_of(page)
+    assert "js/visit-outcome" in page
+
+
+def test_another_family_and_staff_get_nothing_of_the_outcome(
+    client, visit, django_capture_on_commit_callbacks
+):
+    ended(visit, django_capture_on_commit_callbacks)
+    sign(visit, django_capture_on_commit_callbacks)
+    address = f"/visits/{visit.public_id}/outcome/"
+    outsider = as_user(client, PatientFactory().account).get(address)
+    assert outsider.status_code == 404
+    assert "Sunita Devi" not in outsider.content.decode()
+    assert as_user(client, visit.doctor.user).get(address)["Location"] == "/staff/"
+    assert "no-cache" in as_user(client, visit.patient.account).get(address)["Cache-Control"]
 
 
 # --- The console ---------------------------------------------------------------------------

@@ -31,6 +31,14 @@ def test_it_confirms_a_genuine_prescription_without_sign_in(
     assert "Superseded" not in page
 
 
+def test_it_writes_the_hindi_date_with_the_month_in_full(
+    client, visit, django_capture_on_commit_callbacks
+):
+    prescription = sign(visit, django_capture_on_commit_callbacks)
+    page = client.get(page_of(prescription), HTTP_ACCEPT_LANGUAGE="hi").content.decode()
+    assert "10 मार्च 2026, 10:30" in page
+
+
 def test_it_names_the_doctor_and_registration(client, visit, django_capture_on_commit_callbacks):
     page = client.get(page_of(sign(visit, django_capture_on_commit_callbacks))).content.decode()
     assert "Dr Asha Verma" in page

@@ -1,8 +1,11 @@
-"""The Hindi catalogue: complete, in step with the code, and used by pages and the API."""
+"""The Hindi catalogues: complete, in step with the code, and used by pages, page scripts and the
+API. Two domains: ``django`` (Python and templates) and ``djangojs`` (static/js, served by
+Django's JavaScript catalogue at /jsi18n/<language>/)."""
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -23,9 +26,10 @@ from django.utils.html import escape
 from tests.factories import PatientFactory
 
 PO_PATH = Path(settings.BASE_DIR) / "locale" / "hi" / "LC_MESSAGES" / "django.po"
-MO_PATH = PO_PATH.with_suffix(".mo")
+JS_PO_PATH = PO_PATH.with_name("djangojs.po")
+DOMAINS = {"django": PO_PATH, "djangojs": JS_PO_PATH}
 
-# The command that generates the committed catalogue, with the same ignores.
+# The command that generates a committed catalogue (add ``-d <domain>``), with the same ignores.
 MAKEMESSAGES = [
     "makemessages",
     "-l",
@@ -34,6 +38,8 @@ MAKEMESSAGES = [
     "--ignore=var",
     "--ignore=tests",
     "--ignore=bench",
+    "--ignore=static/vendor",
+    "--ignore=node_modules",
     "--no-obsolete",
     "--add-location",
     "file",
@@ -105,8 +111,8 @@ def parse_po(text: str) -> list[Entry]:
     return entries
 
 
-def catalogue() -> dict[str, Entry]:
-    return {entry.msgid: entry for entry in parse_po(PO_PATH.read_text(encoding="utf-8"))}
+def catalogue(path: Path = PO_PATH) -> dict[str, Entry]:
+    return {entry.msgid: entry for entry in parse_po(path.read_text(encoding="utf-8"))}
 
 
 def hindi(msgid: str) -> str:
@@ -114,9 +120,9 @@ def hindi(msgid: str) -> str:
     return escape(catalogue()[msgid].msgstr[0])
 
 
-def msgattrib(option: str) -> list[Entry]:
+def msgattrib(option: str, path: Path = PO_PATH) -> list[Entry]:
     result = subprocess.run(
-        ["msgattrib", option, "--no-wrap", str(PO_PATH)],
+        ["msgattrib", option, "--no-wrap", str(path)],
         capture_output=True,
         text=True,
         check=True,
@@ -130,7 +136,12 @@ def compiled_catalogue() -> None:
 
     Only the rendering tests ask for it: a broken entry fails compilation, and the catalogue
     tests should still run and name it."""
-    if not MO_PATH.exists() or MO_PATH.stat().st_mtime < PO_PATH.stat().st_mtime:
+
+    def stale(po: Path) -> bool:
+        mo = po.with_suffix(".mo")
+        return po.exists() and (not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime)
+
+    if any(stale(po) for po in DOMAINS.values()):
         call_command("compilemessages", ignore_patterns=[".venv", "var"], verbosity=0)
         # Forget catalogues loaded before the .mo existed (Django's own reset, as in tests).
         setting_changed.send(
@@ -156,22 +167,29 @@ def hindi_client(compiled_catalogue, db, client):
     return client
 
 
-def test_it_has_no_untranslated_entries():
-    untranslated = [entry.msgid for entry in msgattrib("--untranslated")]
+by_domain = pytest.mark.parametrize("path", DOMAINS.values(), ids=DOMAINS.keys())
+
+
+@by_domain
+def test_it_has_no_untranslated_entries(path):
+    untranslated = [entry.msgid for entry in msgattrib("--untranslated", path)]
     assert untranslated == []
 
 
-def test_it_has_no_fuzzy_entries():
-    fuzzy = [entry.msgid for entry in msgattrib("--only-fuzzy")]
+@by_domain
+def test_it_has_no_fuzzy_entries(path):
+    fuzzy = [entry.msgid for entry in msgattrib("--only-fuzzy", path)]
     assert fuzzy == []
 
 
-def test_it_matches_the_strings_marked_in_the_code(tmp_path):
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_it_matches_the_strings_marked_in_the_code(tmp_path, domain):
     """A string marked for translation but missing here (or left over here) fails."""
+    po_path = DOMAINS[domain]
     copy = tmp_path / "project"
     shutil.copytree(settings.BASE_DIR, copy, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     run = subprocess.run(
-        [sys.executable, "manage.py", *MAKEMESSAGES, "--verbosity=0"],
+        [sys.executable, "manage.py", *MAKEMESSAGES, "-d", domain, "--verbosity=0"],
         cwd=copy,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "esanjeevani.settings_test"},
         capture_output=True,
@@ -180,19 +198,20 @@ def test_it_matches_the_strings_marked_in_the_code(tmp_path):
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    regenerated_po = copy / PO_PATH.relative_to(settings.BASE_DIR)
+    regenerated_po = copy / po_path.relative_to(settings.BASE_DIR)
     regenerated = {entry.key for entry in parse_po(regenerated_po.read_text(encoding="utf-8"))}
-    committed = {entry.key for entry in parse_po(PO_PATH.read_text(encoding="utf-8"))}
+    committed = {entry.key for entry in parse_po(po_path.read_text(encoding="utf-8"))}
     missing = "\n".join(sorted(msgid for _, msgid, _ in regenerated - committed))
     stale = "\n".join(sorted(msgid for _, msgid, _ in committed - regenerated))
     assert not missing, f"Marked in the code, missing from the .po (makemessages):\n{missing}"
     assert not stale, f"In the .po, no longer in the code (makemessages):\n{stale}"
 
 
-def test_it_keeps_every_placeholder():
+@by_domain
+def test_it_keeps_every_placeholder(path):
     changed = {
         entry.msgid: text
-        for entry in catalogue().values()
+        for entry in catalogue(path).values()
         for text in entry.translations
         if Counter(PLACEHOLDER.findall(text))
         != Counter(PLACEHOLDER.findall(entry.msgid_plural or entry.msgid))
@@ -202,18 +221,20 @@ def test_it_keeps_every_placeholder():
     assert changed == {}
 
 
-def test_it_keeps_every_html_tag():
+@by_domain
+def test_it_keeps_every_html_tag(path):
     changed = {
         entry.msgid: text
-        for entry in catalogue().values()
+        for entry in catalogue(path).values()
         for text in entry.translations
         if Counter(HTML_TAG.findall(text)) != Counter(HTML_TAG.findall(entry.msgid))
     }
     assert changed == {}
 
 
-def test_it_has_a_hindi_header():
-    header = PO_PATH.read_text(encoding="utf-8").split("\n\n", 1)[0]
+@by_domain
+def test_it_has_a_hindi_header(path):
+    header = path.read_text(encoding="utf-8").split("\n\n", 1)[0]
     assert "#, fuzzy" not in header  # msgfmt would drop a fuzzy header: no charset, no plurals
     assert "Language: hi\\n" in header
     assert "charset=UTF-8" in header
@@ -269,3 +290,35 @@ def test_it_remembers_a_signed_in_users_language(client):
     assert response.status_code == 302
     holder.account.refresh_from_db()
     assert holder.account.preferred_language == "hi"
+
+
+# --- The page scripts' catalogue (djangojs), served by Django's JavaScriptCatalog ---------------
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("compiled_catalogue")
+def test_it_serves_the_page_scripts_their_hindi(client):
+    response = client.get("/jsi18n/hi/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert response["Content-Language"] == "hi"
+    script = response.content.decode()
+    wait = catalogue(JS_PO_PATH)["about %(minutes)s minute"]
+    assert json.dumps(wait.msgstr[0]) in script  # the catalogue is JSON (non-ASCII escaped)
+    assert "django.ngettext = function" in script
+    assert "(n != 1)" in script  # Hindi's plural rule, from the catalogue's header
+
+
+@pytest.mark.django_db
+def test_it_serves_english_scripts_no_translations_and_nothing_else(client):
+    script = client.get("/jsi18n/en/").content.decode()
+    assert "about %(minutes)s minute" not in script  # English needs no entries
+    assert client.get("/jsi18n/xx/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_browsers_check_the_script_catalogue_again_and_get_304_while_it_is_unchanged(client):
+    first = client.get("/jsi18n/hi/")
+    assert "no-cache" in first["Cache-Control"]
+    again = client.get("/jsi18n/hi/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304

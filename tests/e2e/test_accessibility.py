@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from patients.models import Relationship, Sex
+from queues.services import visits
 from tests.consultations.prescribing import sign
 from tests.e2e.support import SmsInbox, ask_for_code, fresh_mobile, national, sign_in_patient
 from tests.e2e.visits import in_consultation, opd_open_round_the_clock
@@ -76,6 +77,19 @@ def _history(open_page: OpenPage, sms: SmsInbox) -> Page:
     return page
 
 
+def _after_visit(open_page: OpenPage, sms: SmsInbox) -> Page:
+    """The waiting room once the visit is over: the prescription and the follow-up date."""
+    doctor = DoctorFactory()
+    visit = in_consultation(opd_open_round_the_clock(), doctor)
+    visits.end_consultation(doctor, visit.ticket)
+    sign(visit.ticket, lambda execute: contextlib.nullcontext())
+    page = open_page()
+    sign_in_patient(page, sms, visit.mobile)
+    page.goto(f"/waiting/{visit.ticket.public_id}/")
+    expect(page.get_by_test_id("follow-up")).to_be_visible()
+    return page
+
+
 def _verify(open_page: OpenPage, sms: SmsInbox) -> Page:
     """What a pharmacist's phone opens from the prescription's QR code, signed in or not."""
     family = _history(open_page, sms)
@@ -96,6 +110,7 @@ PATIENT_PAGES: dict[str, Callable[[OpenPage, SmsInbox], Page]] = {
     "welcome": _welcome,
     "family": _family,
     "history": _history,
+    "after-visit": _after_visit,
     "verify": _verify,
 }
 

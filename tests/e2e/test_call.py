@@ -206,7 +206,9 @@ def test_call_now_connects_the_doctor_and_the_hang_up_ends_the_visit(
             "The consultation has ended.", timeout=LIVE_MS
         )
         expect(call_root(page)).to_have_attribute("data-connection-state", "closed")
-    expect(patient.get_by_role("link", name="Back to the waiting room")).to_be_visible()
+    # The patient is led on (the prescription, their consultations), not back to the queue.
+    expect(patient.get_by_test_id("visit-outcome")).to_be_visible()
+    expect(patient.get_by_role("link", name="Back to the waiting room")).to_be_hidden()
     assert ticket_status(live_app, visit) == Ticket.Status.COMPLETED
     patient.reload()
     expect(patient.get_by_role("heading", name="This consultation has ended")).to_be_visible()

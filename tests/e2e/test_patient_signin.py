@@ -110,6 +110,26 @@ def test_patient_signs_up_with_mobile_and_code(
     expect(page).to_have_url(re.compile(r"/signin/\?next=/family/$"))
 
 
+def test_new_patient_s_language_follows_the_state_until_they_choose(
+    page: Page, sms: SmsInbox
+) -> None:
+    sign_in_patient(page, sms, fresh_mobile())
+    expect(page).to_have_url(re.compile(r"/welcome/$"))
+    language = page.get_by_label("Language for consultations")
+    # Browsing in English with no state yet: Hindi, the most widely spoken (not Assamese, the
+    # first in the list).
+    expect(language).to_have_value("hi")
+
+    page.get_by_label("State or Union Territory").select_option(label="Tamil Nadu")
+    expect(language).to_have_value("ta")
+    page.get_by_label("State or Union Territory").select_option(label="Uttar Pradesh")
+    expect(language).to_have_value("hi")  # English on screen, Hindi spoken
+
+    language.select_option(label="اردو (Urdu)")
+    page.get_by_label("State or Union Territory").select_option(label="Bihar")
+    expect(language).to_have_value("ur")  # the person's own choice stays
+
+
 def test_returning_patient_signs_in(open_page: Callable[..., Page], sms: SmsInbox) -> None:
     holder: Patient = PatientFactory(name="Ramesh Yadav")
     PatientFactory(account=holder.account, relationship=Relationship.PARENT, name="Kamla Devi")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 from pypdf import PdfReader
 
+from core.clock import india_today
 from tests.e2e.processes import LiveApp
 from tests.e2e.support import SmsInbox, fresh_mobile, sign_in_patient
 from tests.e2e.test_call import (
@@ -24,7 +26,7 @@ from tests.e2e.test_call import (
     open_call_as_doctor,
     open_call_as_patient,
 )
-from tests.e2e.visits import in_consultation, opd_open_round_the_clock
+from tests.e2e.visits import called_patient, in_consultation, opd_open_round_the_clock
 from tests.factories import DoctorFactory
 from tests.pdfs import qr_payload
 
@@ -44,15 +46,13 @@ def expect_saved(page: Page) -> None:
 
 
 def write_prescription(page: Page) -> None:
-    """What a doctor types during a fever consultation."""
+    """What a doctor types during a fever consultation, in the order the form asks for it."""
     form = panel(page)
     form.get_by_label("Chief complaints").fill("Fever for three days, body ache")
-    form.get_by_label("Temperature (°C)").fill("38.6")
     form.get_by_label("Provisional diagnosis").fill("Acute viral fever")
     form.get_by_label("ICD-10 code (optional)").fill("A09")
-    form.get_by_role("button", name="Add a medicine").click()
+    # The first medicine row is there from the start.
     medicine = form.get_by_role("group", name="Medicine 1")
-    expect(medicine.get_by_label("Medicine name")).to_be_focused()
     medicine.get_by_label("Medicine name").fill("Paracetamol")
     medicine.get_by_label("Strength").fill("500 mg")
     medicine.get_by_label("Form", exact=True).select_option(label="Tablet")
@@ -62,6 +62,9 @@ def write_prescription(page: Page) -> None:
     medicine.get_by_label("Route").select_option(label="By mouth")
     medicine.get_by_label("When, with food").select_option(label="After food")
     form.get_by_label("Advice").fill("Drink plenty of water and rest.")
+    # Vitals, when the patient reports them, are folded below.
+    form.get_by_text("Vitals, examination, investigations and referral").click()
+    form.get_by_label("Temperature (°C)").fill("38.6")
 
 
 def download(page: Page, link: Locator, directory: Path) -> bytes:
@@ -153,3 +156,138 @@ def test_the_doctor_signs_during_the_call_and_the_family_downloads_it(
     sign_in_patient(stranger, sms, fresh_mobile())
     response = stranger.request.get(link.group(0))
     assert response.status == 404
+
+
+def test_the_form_that_appears_when_the_patient_joins_numbers_its_rows_from_one(
+    open_page: OpenPage, sms: SmsInbox
+) -> None:
+    opd = opd_open_round_the_clock()
+    doctor = DoctorFactory()
+    visit = called_patient(opd, doctor)
+
+    # The doctor opens the call before the patient has pressed CALL NOW: the form waits.
+    doctor_page = open_call_as_doctor(open_page, doctor, visit.ticket)
+    expect(panel(doctor_page)).to_have_attribute("data-state", "pending")
+
+    patient = open_page()
+    sign_in_patient(patient, sms, visit.mobile)
+    patient.goto(f"/waiting/{visit.ticket.public_id}/")
+    patient.get_by_test_id("call-now").click()
+
+    # The form arrives without a reload, with one row to write in: Medicine 1.
+    form = panel(doctor_page)
+    expect(form).to_have_attribute("data-state", "draft", timeout=WORKER_MS)
+    expect(form.get_by_role("group", name=re.compile(r"^Medicine \d"))).to_have_count(1)
+    expect(form.get_by_role("group", name="Medicine 1")).to_be_visible()
+    # The rows for pages without JavaScript did not come alive: nothing unseen is submitted.
+    expect(form.locator("noscript")).to_have_count(0)
+    names = form.locator("[data-prescription-form]").evaluate(
+        "f => [...new FormData(f).keys()].filter(k => k.startsWith('medicines.'))"
+    )
+    assert sorted({name.split(".")[1] for name in names}) == ["0"], names
+    assert len(names) == 9, names
+
+    form.get_by_role("button", name="Add a medicine").click()
+    second = form.get_by_role("group", name="Medicine 2")
+    expect(second.get_by_label("Medicine name")).to_be_focused()
+
+    # An error names the row the doctor sees.
+    first = form.get_by_role("group", name="Medicine 1")
+    first.get_by_label("Medicine name").fill("Paracetamol")
+    first.get_by_label("For how many days").fill("0")
+    first.get_by_label("Medicine name").focus()
+    status = form.locator("[data-save-status]")
+    expect(status).to_contain_text("Medicine 1, For how many days:", timeout=LIVE_MS)
+    expect(status).not_to_contain_text("Medicine 2")
+
+
+def test_a_draft_saved_before_the_form_appears_brings_no_hidden_row(
+    open_page: OpenPage, sms: SmsInbox
+) -> None:
+    """The form arrives parsed by DOMParser, where <noscript> holds real inputs: the empty row
+    a page without JavaScript gets after saved medicines must not come alive."""
+    opd = opd_open_round_the_clock()
+    doctor = DoctorFactory()
+    visit = called_patient(opd, doctor)
+    ticket = visit.ticket.public_id
+
+    doctor_page = open_call_as_doctor(open_page, doctor, visit.ticket)
+    expect(panel(doctor_page)).to_have_attribute("data-state", "pending")
+    held = {"panel": True}  # the call page's checks for the form wait while this is set
+
+    def hold_the_form(route: Route) -> None:
+        if held["panel"]:
+            route.fulfill(status=503, body="")
+        else:
+            route.continue_()
+
+    doctor_page.route(re.compile(r"/consultations/[0-9a-f-]+/\?panel=call$"), hold_the_form)
+    patient = open_page()
+    sign_in_patient(patient, sms, visit.mobile)
+    patient.goto(f"/waiting/{ticket}/")
+    patient.get_by_test_id("call-now").click()
+
+    # Meanwhile the doctor saves a medicine from another tab.
+    other_tab = doctor_page.context.new_page()
+    other_tab.goto(f"/consultations/{ticket}/")
+    csrf = next(c["value"] for c in doctor_page.context.cookies() if c["name"] == "csrftoken")
+    saved = other_tab.request.put(
+        f"/api/consultations/{ticket}/draft/",
+        data={"medicines": [{"name": "ORS", "dosage_form": "powder"}]},
+        headers={"X-CSRFToken": csrf, "Referer": doctor_page.url},
+    )
+    assert saved.ok, saved.text()
+    held["panel"] = False
+
+    form = panel(doctor_page)
+    expect(form).to_have_attribute("data-state", "draft", timeout=WORKER_MS)
+    expect(form.get_by_role("group", name=re.compile(r"^Medicine \d"))).to_have_count(1)
+    expect(
+        form.get_by_role("group", name="Medicine 1").get_by_label("Medicine name")
+    ).to_have_value("ORS")
+    names = form.locator("[data-prescription-form]").evaluate(
+        "f => [...new FormData(f).keys()].filter(k => k.startsWith('medicines.'))"
+    )
+    assert sorted({name.split(".")[1] for name in names}) == ["0"], names
+    form.get_by_role("button", name="Add a medicine").click()
+    expect(
+        form.get_by_role("group", name="Medicine 2").get_by_label("Medicine name")
+    ).to_be_focused()
+
+
+def test_after_the_call_the_patient_is_led_to_the_prescription(
+    open_page: OpenPage, sms: SmsInbox, tmp_path: Path
+) -> None:
+    opd = opd_open_round_the_clock()
+    doctor = DoctorFactory()
+    visit = in_consultation(opd, doctor)
+    follow_up = india_today() + timedelta(days=7)
+
+    doctor_page = open_call_as_doctor(open_page, doctor, visit.ticket)
+    patient = open_call_as_patient(open_page, sms, visit)
+    expect(panel(doctor_page)).to_have_attribute("data-state", "draft")
+
+    # The doctor ends the call first and writes the prescription after.
+    doctor_page.get_by_test_id("hang-up").click()
+    outcome = patient.get_by_test_id("visit-outcome")
+    expect(outcome).to_be_visible(timeout=LIVE_MS)
+    expect(outcome).to_contain_text("Your prescription is being prepared.")
+    expect(patient.get_by_role("link", name="Back to the waiting room")).to_be_hidden()
+
+    write_prescription(doctor_page)
+    form = panel(doctor_page)
+    form.get_by_label("Follow-up date").fill(follow_up.isoformat())
+    expect_saved(doctor_page)
+    form.get_by_role("button", name="Sign and send").click()
+    form.get_by_role("button", name="Yes, sign and send").click()
+    expect(form.locator("[data-final-text]")).to_contain_text(NUMBER)
+
+    # The patient's page follows by itself: the prescription, the follow-up date, the history.
+    expect(outcome.get_by_test_id("prescription-ready")).to_contain_text(NUMBER, timeout=WORKER_MS)
+    expect(outcome.get_by_test_id("follow-up")).to_contain_text(
+        f"{follow_up.day} {follow_up:%b} {follow_up.year}"
+    )
+    pdf = download(patient, outcome.get_by_test_id("download-prescription"), tmp_path)
+    assert pdf.startswith(b"%PDF")
+    outcome.get_by_role("link", name="All your consultations and prescriptions").click()
+    expect(patient.get_by_role("heading", level=1)).to_have_text("Consultations and prescriptions")

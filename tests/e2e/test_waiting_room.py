@@ -12,19 +12,22 @@ import json
 import re
 import urllib.request
 from collections.abc import Callable
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
+from django.utils import timezone
 from knox.models import AuthToken
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
+from core.clock import india_today
 from patients.models import Patient, Relationship, Sex
 from providers.models import Doctor
 from queues.models import Opd, OpdHours, Ticket
 from queues.services.booking import book
 from tests.e2e.processes import LiveApp
 from tests.e2e.support import SmsInbox, enter_staff_password, national, sign_in_patient
+from tests.e2e.visits import in_consultation
 from tests.factories import STAFF_PASSWORD, DoctorFactory, PatientFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -72,6 +75,15 @@ SOCKET_CLOSE_CODE_JS = """
   const socket = new WebSocket(`ws://${location.host}${path}`);
   socket.addEventListener("close", (event) => resolve(event.code));
 })
+"""
+
+
+# Parsing is done, deferred and module scripts have not run yet: blank the estimate there.
+BLANK_THE_ESTIMATE_JS = """
+document.addEventListener("readystatechange", () => {
+  const estimate = document.querySelector("[data-eta]");
+  if (document.readyState === "interactive" && estimate) estimate.textContent = "?";
+});
 """
 
 
@@ -227,10 +239,15 @@ def test_patient_books_waits_and_is_called(
     expect(patient.locator("[data-ended-text]")).to_have_text(
         "The consultation has ended.", timeout=LIVE_MS
     )
+    # No dead end: what comes next (the prescription, once signed) is right there.
+    expect(patient.get_by_test_id("visit-outcome")).to_contain_text(
+        "Your prescription is being prepared."
+    )
     expect(console.get_by_test_id("current-patient")).to_have_count(0)
     expect(console.locator("#current-heading + p")).to_have_text("No patient right now.")
     patient.goto(waiting_room)
     expect(patient.locator("[data-status-text]")).to_have_text("Your consultation has ended.")
+    expect(patient.get_by_test_id("visit-outcome")).to_be_visible()
     expect(patient.get_by_role("heading", name="You are with the doctor")).to_be_hidden()
 
 
@@ -308,3 +325,51 @@ def test_an_outsider_cannot_open_anothers_waiting_room(open_page: OpenPage, sms:
     polled = page.request.get(f"/api/tickets/{ticket.public_id}/")
     assert polled.status == 404
     assert ticket.token not in polled.text()
+
+
+def consultations_of(opd: Opd, seconds: int, count: int = 3) -> None:
+    """``count`` consultations of the OPD that ended in the last hour, each ``seconds`` long:
+    the estimate's seconds per patient."""
+    ended = timezone.now() - timedelta(minutes=5)
+    for index in range(count):
+        patient = PatientFactory()
+        Ticket.objects.create(
+            opd=opd,
+            patient=patient,
+            booked_by=patient.account,
+            service_date=india_today(),
+            number=900 + index,
+            seq=900 + index,
+            complaint="Cough",
+            language=patient.preferred_language,
+            status=Ticket.Status.COMPLETED,
+            consult_started_at=ended - timedelta(seconds=seconds),
+            consult_ended_at=ended,
+        )
+
+
+@pytest.mark.parametrize(
+    ("switch_to", "one_minute"), [(None, "about 1 minute"), ("हिंदी", "लगभग 1 मिनट")]
+)
+def test_the_estimated_wait_reads_the_same_before_and_after_live_updates(
+    open_page: OpenPage, sms: SmsInbox, switch_to: str | None, one_minute: str
+) -> None:
+    opd = general_opd_open_round_the_clock()
+    consultations_of(opd, seconds=60)
+    in_consultation(opd, DoctorFactory())  # one doctor on duty, busy: the next wait is 60 s
+    holder = family("Ramesh Yadav")
+    ticket = book_for(holder, opd)
+
+    patient = open_page()
+    sign_in_patient(patient, sms, national(str(holder.account.mobile)))
+    if switch_to:
+        patient.get_by_role("button", name=switch_to).click()
+    first_render = patient.request.get(f"/waiting/{ticket.public_id}/").text()
+    assert re.search(rf"<dd data-eta>{one_minute}</dd>", first_render), first_render
+
+    # The same page with its first render blanked before any script runs, so what shows
+    # next is what waiting.js wrote.
+    patient.add_init_script(BLANK_THE_ESTIMATE_JS)
+    patient.goto(f"/waiting/{ticket.public_id}/")
+    expect(patient.locator("[data-eta]")).not_to_have_text("?", timeout=LIVE_MS)
+    expect(patient.locator("[data-eta]")).to_have_text(one_minute)

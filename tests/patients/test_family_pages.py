@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import date
+
 import pytest
 from django.test import Client
 
 from accounts.models import User
+from core.models import Language, State
 from patients.models import Patient
-from tests.factories import PatientFactory
+from patients.services import likely_language
+from tests.factories import PatientAccountFactory, PatientFactory, state
 from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +33,10 @@ def profile(**overrides):
     }
     data.update(overrides)
     return data
+
+
+def language(code: str) -> Language:
+    return Language.objects.get(code=code)
 
 
 def sign_in_by_page(client: Client, sms_outbox, capture, mobile="9812345678"):
@@ -72,6 +82,21 @@ def test_the_code_page_explains_a_wrong_code(
     assert "That code is not right" in page
     assert "4 attempts left" in page
     assert not User.objects.filter(mobile="+919812345678").exists()
+
+
+def test_the_family_page_writes_a_hindi_date_of_birth_in_full(client):
+    holder = PatientFactory(date_of_birth=date(1984, 3, 15))
+    client.force_login(holder.account)
+    client.post("/i18n/setlang/", {"language": "hi"})
+    page = client.get("/family/").content.decode()
+    assert "15 मार्च 1984" in page
+    assert "15 मा 1984" not in page
+
+
+def test_the_family_page_writes_an_english_date_of_birth_day_first(client):
+    holder = PatientFactory(date_of_birth=date(1984, 3, 15))
+    client.force_login(holder.account)
+    assert "15 Mar 1984" in client.get("/family/").content.decode()
 
 
 def test_the_sign_in_page_explains_a_bad_number(client, sms_outbox):
@@ -136,3 +161,73 @@ def test_sign_out_needs_a_post(client, family):
     assert client.get("/signout/").status_code == 405
     client.post("/signout/")
     assert client.get("/family/").status_code == 302
+
+
+# --- The consultation language a new member starts with ----------------------------------------
+
+
+def selected_language(page: str) -> str:
+    select = re.search(r'<select name="preferred_language".*?</select>', page, re.S)
+    assert select is not None
+    chosen = re.findall(r'<option value="(\w+)"[^>]*selected', select.group(0))
+    assert len(chosen) == 1, chosen
+    return chosen[0]
+
+
+def state_languages(page: str) -> dict[str, str]:
+    found = re.search(r'<script id="state-languages" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    return dict(json.loads(found.group(1)))
+
+
+def test_a_new_patient_browsing_in_english_starts_with_hindi_not_the_first_language(client):
+    client.force_login(PatientAccountFactory())
+    page = client.get("/welcome/").content.decode()
+    assert selected_language(page) == "hi"  # not Assamese, the first in the list
+    languages = state_languages(page)
+    assert languages["UP"] == "hi"
+    assert languages["BR"] == "hi"
+    assert languages["TN"] == "ta"
+    assert languages["WB"] == "bn"
+    assert languages["ML"] == "en"
+    assert set(languages) == set(State.objects.values_list("code", flat=True))
+
+
+def test_a_new_patient_browsing_in_hindi_starts_with_hindi_in_every_state(client):
+    client.force_login(PatientAccountFactory())
+    client.post("/i18n/setlang/", {"language": "hi"})
+    page = client.get("/welcome/").content.decode()
+    assert selected_language(page) == "hi"
+    assert set(state_languages(page).values()) == {"hi"}
+
+
+def test_a_new_member_starts_with_the_holder_s_language(client):
+    holder = PatientFactory(state=state("TN"), district=None, preferred_language=language("ta"))
+    client.force_login(holder.account)
+    page = client.get("/family/add/").content.decode()
+    assert selected_language(page) == "ta"
+
+
+def test_a_member_on_record_keeps_their_language_and_does_not_follow_the_state(client):
+    holder = PatientFactory(preferred_language=language("ur"))
+    client.force_login(holder.account)
+    page = client.get(f"/family/{holder.public_id}/edit/").content.decode()
+    assert selected_language(page) == "ur"
+    assert 'id="state-languages"' not in page
+
+
+@pytest.mark.parametrize(
+    ("state_code", "ui_language", "expected"),
+    [
+        ("UP", "en", "hi"),  # English on screen in a Hindi state: Hindi is still spoken
+        ("BR", "en", "hi"),
+        ("TN", "en", "ta"),
+        ("KA", "en", "kn"),
+        ("AS", "en", "as"),
+        ("MZ", "en", "en"),  # Mizo is not among our languages: English, the official one
+        ("TN", "hi", "hi"),  # a page read in Hindi: Hindi
+        (None, "en", "hi"),  # no state yet: the most widely spoken
+    ],
+)
+def test_the_likely_language_rule(state_code, ui_language, expected):
+    assert likely_language(state_code=state_code, ui_language=ui_language) == expected

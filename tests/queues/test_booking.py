@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.utils import timezone
 
-from core.clock import IST
-from core.errors import Conflict
+from core.clock import IST, india_today
+from core.errors import Conflict, Invalid
+from patients.models import Sex
 from queues.models import Ticket, TicketEvent
 from queues.services.booking import book
 from tests.factories import PatientFactory
@@ -138,3 +140,93 @@ def test_declared_pregnancy_is_in_the_priority_class(
     )
     assert ticket.priority == Ticket.Priority.PRIORITY
     assert ticket.priority_reason == "pregnant"
+
+
+# --- Priority claims, checked against the member's record (queues/claims.py) -------------------
+
+
+def years_ago(years: int) -> date:
+    """The date of birth of someone who turns ``years`` today (India)."""
+    today = india_today()
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return date(today.year - years, 2, 28)
+
+
+def refused_claim(patient, opd, capture, claim) -> Invalid:
+    with pytest.raises(Invalid) as error:
+        book_for(patient, opd, capture, priority_reason=claim)
+    assert error.value.code == "priority_claim_refused"
+    assert list(error.value.fields) == ["priority_reason"]
+    assert not Ticket.objects.filter(patient=patient).exists()
+    return error.value
+
+
+def test_a_boy_of_five_cannot_be_booked_as_pregnant(
+    opd, sms_outbox, django_capture_on_commit_callbacks
+):
+    boy = PatientFactory(sex=Sex.MALE, date_of_birth=years_ago(5))
+    error = refused_claim(boy, opd, django_capture_on_commit_callbacks, "pregnant")
+    assert error.fields["priority_reason"] == [
+        "Pregnancy cannot be claimed for a member recorded as male."
+    ]
+    assert sms_outbox == []
+
+
+@pytest.mark.parametrize("age", [11, 56, 70])
+def test_pregnancy_outside_the_ages_12_to_55_is_refused(
+    opd, sms_outbox, django_capture_on_commit_callbacks, age
+):
+    woman = PatientFactory(sex=Sex.FEMALE, date_of_birth=years_ago(age))
+    error = refused_claim(woman, opd, django_capture_on_commit_callbacks, "pregnant")
+    assert "aged 12 to 55 years" in error.message
+
+
+@pytest.mark.parametrize(("sex", "age"), [(Sex.FEMALE, 12), (Sex.FEMALE, 55), (Sex.OTHER, 30)])
+def test_pregnancy_the_record_allows_is_in_the_priority_class(
+    opd, sms_outbox, django_capture_on_commit_callbacks, sex, age
+):
+    patient = PatientFactory(sex=sex, date_of_birth=years_ago(age))
+    ticket = book_for(patient, opd, django_capture_on_commit_callbacks, priority_reason="pregnant")
+    assert (ticket.priority, ticket.priority_reason) == (Ticket.Priority.PRIORITY, "pregnant")
+
+
+def test_priority_for_age_is_not_a_tick_box(opd, sms_outbox, django_capture_on_commit_callbacks):
+    fifty_nine = PatientFactory(date_of_birth=years_ago(60) + timedelta(days=1))
+    error = refused_claim(fifty_nine, opd, django_capture_on_commit_callbacks, "senior")
+    assert "starts at 60 years" in error.message
+    sixty = PatientFactory(date_of_birth=years_ago(60))
+    ticket = book_for(sixty, opd, django_capture_on_commit_callbacks, priority_reason="senior")
+    assert (ticket.priority, ticket.priority_reason) == (Ticket.Priority.PRIORITY, "senior")
+    assert ticket.priority_declared_by is None  # it rests on the record, not on anyone's word
+
+
+def test_a_declared_claim_records_who_declared_it_and_when(
+    opd, sms_outbox, django_capture_on_commit_callbacks
+):
+    boy = PatientFactory(sex=Sex.MALE, date_of_birth=years_ago(5))
+    moment = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = book(
+            account=boy.account,
+            patient=boy,
+            opd=opd,
+            complaint="Fever",
+            priority_reason="disability",
+            now=moment,
+        )
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.priority_reason) == (Ticket.Priority.PRIORITY, "disability")
+    assert ticket.priority_declared_by == boy.account
+    assert ticket.priority_declared_at == moment
+
+
+def test_priority_by_age_records_no_declaration(
+    opd, sms_outbox, django_capture_on_commit_callbacks
+):
+    ticket = book_for(
+        PatientFactory(date_of_birth=date(1950, 1, 1)), opd, django_capture_on_commit_callbacks
+    )
+    assert ticket.priority_reason == "senior"
+    assert (ticket.priority_declared_by, ticket.priority_declared_at) == (None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -181,3 +182,43 @@ def test_the_console_endpoints_are_for_doctors(api, family, up_admin):
     assert api.get("/api/console/").status_code == 403
     as_user(api, up_admin)
     assert api.get("/api/console/").status_code == 404  # staff without a doctor profile
+
+
+def test_a_priority_claim_the_record_rules_out_is_refused_in_the_envelope(
+    family_api, family, opd, sms_outbox
+):
+    boy = PatientFactory(
+        account=family.account, relationship="child", sex="M", date_of_birth=date(2021, 6, 1)
+    )
+    response = family_api.post(
+        "/api/tickets/", form(boy, opd, priority_reason="pregnant"), format="json"
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "priority_claim_refused"
+    assert error["fields"] == {
+        "priority_reason": ["Pregnancy cannot be claimed for a member recorded as male."]
+    }
+    assert not Ticket.objects.exists()
+    assert sms_outbox == []
+
+
+def test_priority_for_age_cannot_be_claimed_under_60(family_api, family, opd):
+    response = family_api.post(
+        "/api/tickets/", form(family, opd, priority_reason="senior"), format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["priority_reason"] == [
+        "Priority for age starts at 60 years, by the date of birth or age on record."
+    ]
+    assert not Ticket.objects.exists()
+
+
+def test_a_declared_disability_is_booked_and_recorded_with_the_account(family_api, family, opd):
+    response = family_api.post(
+        "/api/tickets/", form(family, opd, priority_reason="disability"), format="json"
+    )
+    assert response.status_code == 201
+    ticket = Ticket.objects.get(public_id=response.json()["id"])
+    assert ticket.priority_reason == "disability"
+    assert ticket.priority_declared_by == family.account
