@@ -8,9 +8,11 @@ account, 4409 no longer active, 4429 too many messages.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -27,6 +29,12 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_INACTIVE = 4409
 CLOSE_RATE_LIMITED = 4429
+
+# What a server raises on a frame sent to a socket that is closing: Daphne (through autobahn)
+# ``Disconnected``; servers following ASGI 2.4 an ``OSError``.
+SOCKET_GONE = (Disconnected, OSError)
+
+logger = logging.getLogger(__name__)
 
 
 def parse_frame(
@@ -67,6 +75,16 @@ class JsonSocket(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """A frame to a socket that is closing is lost, as on any network: not an error. (Both
+        sides of a call hanging up at once tell each other so while their sockets close.)"""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except SOCKET_GONE:
+            logger.debug("frame not sent: the socket is closing")
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content))
