@@ -16,6 +16,7 @@ from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from core import socket_sessions
 from core.errors import ServiceError
 
 MAX_FRAME = 4096
@@ -92,10 +93,22 @@ class JsonSocket(AsyncWebsocketConsumer):
     async def send_error(self, code: str, message: str, **extra: Any) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, **extra})
 
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        """Accept, and close again when the session that opened the socket ends (4401)."""
+        await super().accept(subprotocol, headers)
+        await socket_sessions.registry().add(self)
+
     async def refuse(self, code: int) -> None:
         """Accept, then close with a documented code (a refusal before accept loses the code)."""
-        await self.accept()
+        await super().accept()
         await self.close(code=code)
+
+    async def end_session(self) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        socket_sessions.registry().discard(self)
+        await super().websocket_disconnect(message)
 
     def _over_rate(self) -> bool:
         now = time.monotonic()

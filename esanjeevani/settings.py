@@ -302,6 +302,11 @@ QUEUE_DEFAULT_CONSULT_SECONDS = env.int("QUEUE_DEFAULT_CONSULT_SECONDS", default
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
 
+# --- Sockets (see docs/waiting-room.md) ---------------------------------------------------------
+# How often each web process checks that its sockets' sessions still sign their users in
+# (expiry, a deleted session, a changed password); signing out closes them at once.
+SOCKET_SESSION_CHECK_SECONDS = env.float("SOCKET_SESSION_CHECK_SECONDS", default=10.0)
+
 # --- Video visits (see docs/signalling.md) -------------------------------------------------------
 # e.g. STUN_URLS=stun:turn.example.in:3478 and TURN_URLS (comma-separated) with
 #      turn:turn.example.in:3478?transport=udp, turn:turn.example.in:3478?transport=tcp and
