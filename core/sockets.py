@@ -64,6 +64,7 @@ class JsonSocket(AsyncWebsocketConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.bad_frames = 0
+        self.closing = False
         self.window_start = time.monotonic()
         self.window_count = 0
         await super().websocket_connect(message)
@@ -117,7 +118,18 @@ class JsonSocket(AsyncWebsocketConsumer):
         self.window_count += 1
         return self.window_count > self.rate_limit
 
+    async def admit(self, kind: str) -> bool:
+        """Whether a well-formed frame of a known ``kind`` may be handled now; a consumer that
+        says no has answered or closed the socket itself."""
+        return True
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self.closing = True
+        await super().close(code=code, reason=reason)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:  # frames that crossed our close on the wire
+            return
         if self._over_rate():
             await self.send_error("rate_limited", "Too many messages; slow down.")
             await self.close(code=CLOSE_RATE_LIMITED)
@@ -131,7 +143,11 @@ class JsonSocket(AsyncWebsocketConsumer):
             return
         kind = message["type"]
         if kind not in self.handlers:
+            # Not an unreadable frame: a newer page may send types this server does not know
+            # yet (during a deploy). Only the rate limit counts them.
             await self.send_error("unknown_type", f"Unknown message type {kind[:40]!r}.")
+            return
+        if not await self.admit(kind):
             return
         try:
             await getattr(self, f"on_{kind}")(message)

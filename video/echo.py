@@ -37,7 +37,7 @@ from django.views.decorators.http import require_POST
 
 from core.api.errors import envelope
 from core.errors import Invalid, ServiceError, TooManyRequests
-from video.consumers import MAX_SDP
+from video.frames import MAX_SDP
 
 logger = logging.getLogger(__name__)
 
