@@ -4,8 +4,14 @@ periodic check. Through the real ASGI stack, with the Redis channel layer."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import secrets
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,12 +22,16 @@ from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 from accounts.models import Role, User
 from tests.factories import DoctorFactory, StaffFactory
 from tests.queues.conftest import make_opd
 from tests.queues.test_sockets import booked, receive, run, socket
 from tests.sessions import session_cookie
+from tests.video.bots import LiveServer, live_daphne, shared_database_url
 from tests.video.test_signalling import called_ticket
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -146,3 +156,59 @@ def test_a_session_ended_otherwise_closes_its_sockets_within_seconds(
         assert took < 3
 
     run(scenario)
+
+
+@pytest.fixture(scope="module")
+def server(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with django_db_blocker.unblock():
+        database_url = shared_database_url()
+    with live_daphne(tmp_path_factory.mktemp("signout"), database_url) as live:
+        yield live
+
+
+def sign_out(base_url: str, cookie: str) -> int:
+    """The page's sign-out button: a POST with the session and the CSRF token."""
+    token = secrets.token_hex(16)
+    request = urllib.request.Request(  # noqa: S310 - our loopback server
+        base_url + "/signout/",
+        method="POST",
+        data=b"",
+        headers={
+            "Cookie": f"{cookie}; csrftoken={token}",
+            "X-CSRFToken": token,
+            "Origin": base_url,
+        },
+    )
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with contextlib.closing(opener.open(request, timeout=10)) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as answer:  # the redirect to the home page, not followed
+        return answer.code
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def test_on_a_running_daphne_signing_out_closes_the_live_dashboard(server: LiveServer) -> None:
+    cookie = session_cookie(StaffFactory(role=Role.NATIONAL_ADMIN))
+    url = server.url.replace("http://", "ws://", 1) + "/ws/dashboard/live/"
+
+    async def scenario() -> None:
+        async with connect(
+            url, origin=Origin(server.url), additional_headers={"Cookie": cookie}, proxy=None
+        ) as dashboard:
+            assert json.loads(await asyncio.wait_for(dashboard.recv(), 5))["type"] == "live"
+            started = time.monotonic()
+            assert await asyncio.to_thread(sign_out, server.url, cookie) == 302
+            with contextlib.suppress(ConnectionClosed):
+                while True:  # frames sent before the sign-out may still arrive
+                    await asyncio.wait_for(dashboard.recv(), 5)
+            assert dashboard.close_code == 4401, server.log()
+            assert time.monotonic() - started < 3
+
+    asyncio.run(scenario())
