@@ -1,8 +1,9 @@
 """JSON WebSocket plumbing shared by every socket: limits, error frames, documented closes.
 
 Close codes used across the project (see docs/waiting-room.md and docs/signalling.md):
-4400 too many unreadable frames, 4401 not signed in, 4403 not allowed, 4404 not found for this
-account, 4409 no longer active, 4429 too many messages.
+4400 too many unreadable frames, 4401 not signed in (or the session that opened the socket
+ended: ``core.socket_sessions``), 4403 not allowed, 4404 not found for this account, 4409 no
+longer active, 4429 too many messages. Which pages may open a socket: ``core.socket_origin``.
 """
 
 from __future__ import annotations
