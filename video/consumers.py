@@ -43,7 +43,9 @@ from video.selectors import OPEN_STATUSES, CallAccess, call_access
 CLOSE_REPLACED = 4000
 CLOSE_SIDE_TAKEN = 4410
 PRESENCE_REFRESH_SECONDS = 5.0
-# The room's status is read again at most this often on frames (always on a heartbeat).
+# A socket's hold on its side and its room's status are checked on its first frame after this
+# long without a check (and on every heartbeat): often enough that a socket silent long enough
+# to lose its side is always checked, rarely enough to keep a burst of candidates cheap.
 ROOM_CHECK_SECONDS = 1.0
 
 
@@ -105,11 +107,9 @@ def _take_side(access: CallAccess, channel: str, client: str, join: str) -> tupl
 
 
 @database_sync_to_async
-def _seat(
-    access: CallAccess, channel: str, client: str, join: str, *, heartbeat: bool, read_status: bool
-) -> Seat:
+def _seat(access: CallAccess, channel: str, client: str, join: str, *, heartbeat: bool) -> Seat:
     """Whether this socket still holds its side (a heartbeat also keeps it held), who is on
-    the other side, and (when asked) the room's status: one round trip to the cache."""
+    the other side (one round trip to the cache), and the room's status."""
     ticket_id, side = access.ticket.pk, access.side
     held = presence.holders(ticket_id)
     mine = held.get(side)
@@ -121,9 +121,7 @@ def _seat(
         # A doctor in a call is at work: keep their duty alive as the console would.
         duty.heartbeat(access.ticket.doctor)
     peer = held.get(other_side(side))
-    status = None
-    if read_status:
-        status = Ticket.objects.filter(pk=ticket_id).values_list("status", flat=True).first()
+    status = Ticket.objects.filter(pk=ticket_id).values_list("status", flat=True).first()
     return Seat(lost_to, str(peer.get("join") or "") or None if peer else None, status)
 
 
@@ -149,7 +147,8 @@ class CallConsumer(JsonSocket):
         return int(settings.CALL_MESSAGES_PER_10_SECONDS)
 
     async def connect(self) -> None:
-        self.last_refresh = self.last_status_read = time.monotonic()
+        self.last_refresh = time.monotonic()
+        self.last_check = 0.0  # the first frame is checked
         self.connection_state = "new"
         self.group = ""
         self.left = False
@@ -238,24 +237,18 @@ class CallConsumer(JsonSocket):
     # Is this socket still in the room? ------------------------------------------------------
 
     async def admit(self, kind: str) -> bool:
-        """Every frame but a heartbeat: relayed only while this socket holds its side of an
-        open room (the heartbeat checks the same, every ``PRESENCE_REFRESH_SECONDS``)."""
-        return kind == "ping" or await self._check_seat(heartbeat=False)
+        """A frame is handled only while this socket holds its side of an open room: checked
+        at most every ``ROOM_CHECK_SECONDS`` (heartbeats check it themselves)."""
+        if kind == "ping" or time.monotonic() - self.last_check < ROOM_CHECK_SECONDS:
+            return True
+        return await self._check_seat(heartbeat=False)
 
     async def _check_seat(self, *, heartbeat: bool) -> bool:
         if self.access is None:
             return False
-        now = time.monotonic()
-        read_status = heartbeat or now - self.last_status_read >= ROOM_CHECK_SECONDS
-        if read_status:
-            self.last_status_read = now
+        self.last_check = time.monotonic()
         seat = await _seat(
-            self.access,
-            self.channel_name,
-            self.client,
-            self.join,
-            heartbeat=heartbeat,
-            read_status=read_status,
+            self.access, self.channel_name, self.client, self.join, heartbeat=heartbeat
         )
         if seat.status is not None and seat.status not in OPEN_STATUSES:
             await self.call_closed({"status": seat.status})
@@ -319,7 +312,10 @@ class CallConsumer(JsonSocket):
         if any(
             side == self.access.side and join in (None, self.join) for side, join in event["to"]
         ):
-            await self.send_json(event["payload"])
+            payload = event["payload"]
+            if payload["type"] == "peer":  # whom this socket's frames are for, from now on
+                self.peer_join = payload["join"] if payload["event"] == "joined" else None
+            await self.send_json(payload)
 
     async def call_replaced(self, event: dict[str, Any]) -> None:
         await self.close(code=CLOSE_REPLACED)
