@@ -7,9 +7,10 @@ plus 4000 (this socket was replaced by the same page after a reload or reconnect
 after this socket was silent).
 
 Every relayed frame goes to the socket that holds the other side now (its ``join``), not to
-the room at large, and every frame a socket sends is checked first: a socket that no longer
-holds its side, or whose room has closed, is closed instead of being relayed. So an eviction
-does not rest on one broadcast (``call.replaced``, ``call.closed``) arriving.
+the room at large, and a socket's frames are checked (at most once a second, and on every
+heartbeat): a socket that no longer holds its side, or whose room has closed, is closed instead
+of being relayed. So an eviction does not rest on one broadcast (``call.replaced``,
+``call.closed``) arriving.
 """
 
 from __future__ import annotations
