@@ -58,10 +58,10 @@ def _side_groups() -> None:
         other = "doctor" if self.access.side == "patient" else "patient"
         await self.channel_layer.group_send(
             side_group(self, other),
-            {"type": "call.relay", "from": self.channel_name, "payload": payload},
+            {"type": "call.relay", "to": [(other, self.peer_join)], "payload": payload},
         )
 
-    CallConsumer.accept = accept_on_own_side
+    CallConsumer.accept = accept_on_own_side  # type: ignore[method-assign]
     CallConsumer.disconnect = leave_own_side  # type: ignore[method-assign]
     CallConsumer._to_peer = to_other_side  # type: ignore[method-assign]
 

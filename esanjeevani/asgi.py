@@ -14,8 +14,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from core.socket_origin import SameOriginOnly  # noqa: E402
 from esanjeevani.routing import websocket_urlpatterns  # noqa: E402
 from queues.sweeper import StartsQueueSweeper  # noqa: E402
 
@@ -28,9 +28,8 @@ application = StartsQueueSweeper(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-            ),
+            # Only this deployment's own pages (scheme, host and port) may open a socket.
+            "websocket": SameOriginOnly(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )
 )

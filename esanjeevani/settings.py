@@ -327,6 +327,11 @@ QUEUE_DEFAULT_CONSULT_SECONDS = env.int("QUEUE_DEFAULT_CONSULT_SECONDS", default
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
 
+# --- Sockets (see docs/waiting-room.md) ---------------------------------------------------------
+# How often each web process checks that its sockets' sessions still sign their users in
+# (expiry, a deleted session, a changed password); signing out closes them at once.
+SOCKET_SESSION_CHECK_SECONDS = env.float("SOCKET_SESSION_CHECK_SECONDS", default=10.0)
+
 # --- Video visits (see docs/signalling.md) -------------------------------------------------------
 # e.g. STUN_URLS=stun:turn.example.in:3478 and TURN_URLS (comma-separated) with
 #      turn:turn.example.in:3478?transport=udp, turn:turn.example.in:3478?transport=tcp and
@@ -338,6 +343,10 @@ TURN_CREDENTIAL_TTL_SECONDS = env.int("TURN_CREDENTIAL_TTL_SECONDS", default=360
 # Signalling messages one call socket may send in 10 s before it is cut off (a call needs a
 # few dozen; the relay benchmark raises it to measure the relay itself).
 CALL_MESSAGES_PER_10_SECONDS = env.int("CALL_MESSAGES_PER_10_SECONDS", default=600)
+# Pre-call network test (video/echo.py): echo peers one web process serves at once, and how
+# many of them one client address may hold (each peer re-encodes video in the process).
+PRECALL_PEERS_PER_PROCESS = env.int("PRECALL_PEERS_PER_PROCESS", default=20)
+PRECALL_PEERS_PER_CLIENT = env.int("PRECALL_PEERS_PER_CLIENT", default=3)
 # Tests keep WebRTC on 127.0.0.1: aiortc offers loopback candidates and pages drop the rest.
 WEBRTC_LOOPBACK_ONLY = env.bool("WEBRTC_LOOPBACK_ONLY", default=False)
 if TURN_URLS and not TURN_SECRET:

@@ -2,97 +2,65 @@
 
 A thin relay between the two sides of a consultation: offers, answers and trickled ICE
 candidates, mute/camera/connection state, chat and hang-up. Close codes as in core.sockets,
-plus 4410 (this side of the call is already open in another tab or device) and 4000 (this
-socket was replaced by the same page after a reload or reconnect).
+plus 4000 (this socket was replaced by the same page after a reload or reconnect) and 4410
+(this side of the call is open in another tab or device: refused on joining, or taken over
+after this socket was silent).
+
+Every relayed frame goes to the socket that holds the other side now (its ``join``), not to
+the room at large, and a socket's frames are checked (at most once a second, and on every
+heartbeat): a socket that no longer holds its side, or whose room has closed, is closed instead
+of being relayed. So an eviction does not rest on one broadcast (``call.replaced``,
+``call.closed``) arriving.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.models import User
-from core.errors import Invalid, ServiceError
-from core.ids import parse_uuid
+from core.errors import ServiceError
 from core.sockets import (
     CLOSE_INACTIVE,
+    CLOSE_MALFORMED,
     CLOSE_NOT_FOUND,
     CLOSE_UNAUTHENTICATED,
     JsonSocket,
 )
 from queues.broadcast import call_group
+from queues.models import Ticket
 from queues.services import duty
 from video import presence, services
+from video.frames import MAX_FRAME, BadClientId, chat_text, clean_signal, client_id
 from video.ice import ice_servers
 from video.models import CallEvent
-from video.selectors import CallAccess, call_access
+from video.selectors import OPEN_STATUSES, CallAccess, call_access
 
 CLOSE_REPLACED = 4000
 CLOSE_SIDE_TAKEN = 4410
-MAX_SDP = 60_000
-MAX_CANDIDATE = 1_000
-MAX_CHAT = 1_000
 PRESENCE_REFRESH_SECONDS = 5.0
-CONNECTION_STATES = frozenset(
-    {"new", "connecting", "connected", "disconnected", "failed", "closed"}
-)
+# A socket's hold on its side and its room's status are checked on its first frame after this
+# long without a check (and on every heartbeat): often enough that a socket silent long enough
+# to lose its side is always checked, rarely enough to keep a burst of candidates cheap.
+ROOM_CHECK_SECONDS = 1.0
 
 
-def _client_id(scope: dict[str, Any]) -> str | None:
-    query = scope.get("query_string", b"").decode(errors="replace")
-    for pair in query.split("&"):
-        name, _, value = pair.partition("=")
-        if name == "client":
-            parsed = parse_uuid(value)
-            return str(parsed) if parsed else None
-    return None
+def other_side(side: str) -> str:
+    return "doctor" if side == "patient" else "patient"
 
 
-def clean_signal(message: dict[str, Any]) -> dict[str, Any]:
-    """The relayed part of a signalling message, checked field by field."""
-    kind = message["type"]
-    if kind in ("offer", "answer"):
-        sdp = message.get("sdp")
-        if not isinstance(sdp, str) or not sdp or len(sdp) > MAX_SDP:
-            raise Invalid("An offer or answer needs its SDP (at most 60,000 characters).")
-        return {"type": kind, "sdp": sdp}
-    if kind == "candidate":
-        candidate = message.get("candidate")
-        if candidate is None:  # end of candidates
-            return {"type": "candidate", "candidate": None}
-        if not isinstance(candidate, dict):
-            raise Invalid("A candidate is an object with candidate, sdpMid and sdpMLineIndex.")
-        text = candidate.get("candidate")
-        mid = candidate.get("sdpMid")
-        index = candidate.get("sdpMLineIndex")
-        if (
-            not isinstance(text, str)
-            or len(text) > MAX_CANDIDATE
-            or not (mid is None or (isinstance(mid, str) and len(mid) <= 32))
-            or not (index is None or (isinstance(index, int) and 0 <= index < 64))
-        ):
-            raise Invalid("That ICE candidate is not valid.")
-        return {
-            "type": "candidate",
-            "candidate": {"candidate": text, "sdpMid": mid, "sdpMLineIndex": index},
-        }
-    if kind == "state":
-        state: dict[str, Any] = {"type": "state"}
-        for flag in ("muted", "camera", "audio_only", "low_bandwidth"):
-            if flag in message:
-                if not isinstance(message[flag], bool):
-                    raise Invalid(f"{flag} must be true or false.")
-                state[flag] = message[flag]
-        if "connection" in message:
-            if message["connection"] not in CONNECTION_STATES:
-                raise Invalid("Unknown connection state.")
-            state["connection"] = message["connection"]
-        return state
-    raise Invalid("Unknown signalling message.")
+@dataclass(frozen=True)
+class Seat:
+    """This socket's hold on its side, as one check found it."""
+
+    lost_to: presence.Holder | None  # who holds the side now, when not this socket
+    peer_join: str | None  # the other side's current joining, if it is in the room
+    status: str | None  # the ticket's status, when it was read
 
 
 @database_sync_to_async
@@ -140,29 +108,39 @@ def _take_side(access: CallAccess, channel: str, client: str, join: str) -> tupl
 
 
 @database_sync_to_async
-def _refresh(access: CallAccess, channel: str) -> None:
-    presence.refresh(access.ticket.pk, access.side, channel=channel)
-    if access.side == "doctor" and access.ticket.doctor is not None:
+def _seat(access: CallAccess, channel: str, client: str, join: str, *, heartbeat: bool) -> Seat:
+    """Whether this socket still holds its side (a heartbeat also keeps it held), who is on
+    the other side (one round trip to the cache), and the room's status."""
+    ticket_id, side = access.ticket.pk, access.side
+    held = presence.holders(ticket_id)
+    mine = held.get(side)
+    if heartbeat or mine is None:  # a lapsed hold nobody took is taken again
+        lost_to = presence.keep_side(ticket_id, side, channel=channel, client=client, join=join)
+    else:
+        lost_to = mine if mine.get("channel") != channel else None
+    if heartbeat and lost_to is None and side == "doctor" and access.ticket.doctor is not None:
         # A doctor in a call is at work: keep their duty alive as the console would.
         duty.heartbeat(access.ticket.doctor)
+    peer = held.get(other_side(side))
+    status = Ticket.objects.filter(pk=ticket_id).values_list("status", flat=True).first()
+    return Seat(lost_to, str(peer.get("join") or "") or None if peer else None, status)
 
 
 @database_sync_to_async
-def _release(access: CallAccess, channel: str) -> None:
-    presence.release(access.ticket.pk, access.side, channel=channel)
+def _release(access: CallAccess, channel: str) -> bool:
+    return presence.release(access.ticket.pk, access.side, channel=channel)
 
 
 @database_sync_to_async
 def _peer_join(access: CallAccess) -> str | None:
     """The other side's current join, if it is in the room."""
-    other = "doctor" if access.side == "patient" else "patient"
-    holder = presence.holder(access.ticket.pk, other)
+    holder = presence.holder(access.ticket.pk, other_side(access.side))
     return str(holder.get("join", "")) or None if holder else None
 
 
 class CallConsumer(JsonSocket):
     handlers = frozenset({"ping", "offer", "answer", "candidate", "state", "chat", "hangup"})
-    max_frame = MAX_SDP + 4_000
+    max_frame = MAX_FRAME
     access: CallAccess | None = None
 
     @property
@@ -171,9 +149,11 @@ class CallConsumer(JsonSocket):
 
     async def connect(self) -> None:
         self.last_refresh = time.monotonic()
+        self.last_check = 0.0  # the first frame is checked
         self.connection_state = "new"
         self.group = ""
         self.left = False
+        self.peer_join: str | None = None
         user = self.scope.get("user")
         if not isinstance(user, User) or not user.is_active:
             await self.refuse(CLOSE_UNAUTHENTICATED)
@@ -185,27 +165,35 @@ class CallConsumer(JsonSocket):
         if not access.is_open:
             await self.refuse(CLOSE_INACTIVE)
             return
-        client = _client_id(self.scope) or self.channel_name
+        try:
+            # Without a client id this socket is a device of its own: nothing can take over.
+            self.client = client_id(self.scope.get("query_string", b"")) or self.channel_name
+        except BadClientId:
+            await self.refuse(CLOSE_MALFORMED)
+            return
         self.join = uuid.uuid4().hex
-        taken, replaced = await _take_side(access, self.channel_name, client, self.join)
+        self.group = call_group(access.ticket.pk)
+        # In the group before holding the side: the other side addresses this joining as soon
+        # as it can read it, and nothing addressed to it may be lost.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        taken, replaced = await _take_side(access, self.channel_name, self.client, self.join)
         if not taken:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.refuse(CLOSE_SIDE_TAKEN)
             return
         if replaced:
             await self.channel_layer.send(replaced, {"type": "call.replaced"})
         self.access = access
-        self.group = call_group(access.ticket.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         joined = await _joined(access)
-        peer_join = await _peer_join(access)
+        self.peer_join = await _peer_join(access)
         await self.send_json(
             {
                 "type": "room",
                 "side": access.side,
                 "polite": access.side == "patient",
-                "peer": peer_join is not None,
-                "peer_join": peer_join,
+                "peer": self.peer_join is not None,
+                "peer_join": self.peer_join,
                 "join": self.join,
                 "status": access.ticket.status,
                 "ice_servers": joined["ice_servers"],
@@ -220,8 +208,9 @@ class CallConsumer(JsonSocket):
         if self.access is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await _release(self.access, self.channel_name)
-        if code != CLOSE_REPLACED:
+        # Only the holder's leaving is news: a socket that lost its side (to a reload or
+        # another tab) must not tell the other side that the person left.
+        if await _release(self.access, self.channel_name):
             await self._leave()
 
     async def _leave(self) -> None:
@@ -229,15 +218,48 @@ class CallConsumer(JsonSocket):
         if self.access is None or self.left:
             return
         self.left = True
+        self.peer_join = await _peer_join(self.access)
         await self._to_peer(
             {"type": "peer", "event": "left", "side": self.access.side, "join": self.join}
         )
         await _record(self.access, CallEvent.Kind.LEFT)
 
     async def _to_peer(self, payload: dict[str, Any]) -> None:
+        assert self.access is not None
+        await self._send_to([(other_side(self.access.side), self.peer_join)], payload)
+
+    async def _send_to(self, to: list[tuple[str, str | None]], payload: dict[str, Any]) -> None:
+        """To the socket of each ``(side, join)``: the one holding that side. A side whose hold
+        lapsed (its page was silent, nobody took it over) has no join: its sockets all get it."""
         await self.channel_layer.group_send(
-            self.group, {"type": "call.relay", "from": self.channel_name, "payload": payload}
+            self.group, {"type": "call.relay", "to": to, "payload": payload}
         )
+
+    # Is this socket still in the room? ------------------------------------------------------
+
+    async def admit(self, kind: str) -> bool:
+        """A frame is handled only while this socket holds its side of an open room: checked
+        at most every ``ROOM_CHECK_SECONDS`` (heartbeats check it themselves)."""
+        if kind == "ping" or time.monotonic() - self.last_check < ROOM_CHECK_SECONDS:
+            return True
+        return await self._check_seat(heartbeat=False)
+
+    async def _check_seat(self, *, heartbeat: bool) -> bool:
+        if self.access is None:
+            return False
+        self.last_check = time.monotonic()
+        seat = await _seat(
+            self.access, self.channel_name, self.client, self.join, heartbeat=heartbeat
+        )
+        if seat.status is not None and seat.status not in OPEN_STATUSES:
+            await self.call_closed({"status": seat.status})
+            return False
+        if seat.lost_to is not None:
+            same_page = seat.lost_to.get("client") == self.client
+            await self.close(code=CLOSE_REPLACED if same_page else CLOSE_SIDE_TAKEN)
+            return False
+        self.peer_join = seat.peer_join
+        return True
 
     # Client messages -----------------------------------------------------------------------
 
@@ -245,7 +267,7 @@ class CallConsumer(JsonSocket):
         await self.send(text_data='{"type":"pong"}')
         if self.access and time.monotonic() - self.last_refresh > PRESENCE_REFRESH_SECONDS:
             self.last_refresh = time.monotonic()
-            await _refresh(self.access, self.channel_name)
+            await self._check_seat(heartbeat=True)
 
     async def _relay(self, message: dict[str, Any]) -> None:
         assert self.access is not None
@@ -270,12 +292,10 @@ class CallConsumer(JsonSocket):
 
     async def on_chat(self, message: dict[str, Any]) -> None:
         assert self.access is not None
-        text = message.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_CHAT:
-            raise Invalid("A chat message has 1 to 1,000 characters.")
-        frame = await _chat(self.access, self.scope["user"], text.strip())
-        await self.channel_layer.group_send(
-            self.group, {"type": "call.relay", "from": "", "payload": {"type": "chat", **frame}}
+        frame = await _chat(self.access, self.scope["user"], chat_text(message))
+        side = self.access.side
+        await self._send_to(
+            [(side, self.join), (other_side(side), self.peer_join)], {"type": "chat", **frame}
         )
 
     async def on_hangup(self, message: dict[str, Any]) -> None:
@@ -288,8 +308,15 @@ class CallConsumer(JsonSocket):
     # Group events --------------------------------------------------------------------------
 
     async def call_relay(self, event: dict[str, Any]) -> None:
-        if event["from"] != self.channel_name:
-            await self.send_json(event["payload"])
+        if self.access is None:
+            return
+        if any(
+            side == self.access.side and join in (None, self.join) for side, join in event["to"]
+        ):
+            payload = event["payload"]
+            if payload["type"] == "peer":  # whom this socket's frames are for, from now on
+                self.peer_join = payload["join"] if payload["event"] == "joined" else None
+            await self.send_json(payload)
 
     async def call_replaced(self, event: dict[str, Any]) -> None:
         await self.close(code=CLOSE_REPLACED)

@@ -8,8 +8,14 @@ whether their network will carry a call before the doctor calls.
 The exchange is one request: the offer must already hold the page's ICE candidates (the page
 waits for gathering to complete) and the answer holds the peer's (aiortc gathers them in
 ``setLocalDescription``). The peer uses no STUN or TURN server. It ends after ``ECHO_SECONDS``
-or as soon as its connection fails or closes. Each peer decodes and re-encodes video in this
-process, so a user may run one at a time and a process at most ``MAX_PEERS``.
+or as soon as its connection fails or closes.
+
+Each peer decodes and re-encodes video in this process, so the peers a process serves are
+limited, and shared out so that nobody can take them from everyone: an account runs one test
+at a time, a client address at most ``PRECALL_PEERS_PER_CLIENT`` (throwaway accounts on one
+machine get no more), and the process at most ``PRECALL_PEERS_PER_PROCESS``. The limits are
+per process because the work is: whoever holds their share of one process holds the same share
+of every other.
 """
 
 from __future__ import annotations
@@ -37,11 +43,11 @@ from django.views.decorators.http import require_POST
 
 from core.api.errors import envelope
 from core.errors import Invalid, ServiceError, TooManyRequests
-from video.consumers import MAX_SDP
+from core.http import client_address
+from video.frames import MAX_SDP
 
 logger = logging.getLogger(__name__)
 
-MAX_PEERS = 20
 ECHO_SECONDS = 60.0
 ECHO_CHANNEL = "echo"
 MEDIA_KINDS = frozenset({"audio", "video", "application"})
@@ -152,41 +158,55 @@ class EchoPeer:
 
 
 class EchoPeers:
-    """This process's echo peers: at most one per user and ``limit`` in all."""
+    """This process's echo peers: one per user, ``per_client`` per client address and
+    ``limit`` in all."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, per_client: int) -> None:
         self.limit = limit
+        self.per_client = per_client
         self._by_user: dict[int, EchoPeer] = {}
+        self._by_client: dict[str, set[EchoPeer]] = {}
 
     def __len__(self) -> int:
         return len(self._by_user)
 
-    def open(self, user_id: int, *, lifetime: float = ECHO_SECONDS) -> EchoPeer:
-        """A new peer for ``user_id``; the check and the claim happen without an ``await``
-        between them, so two requests of one user cannot both pass."""
+    def open(self, user_id: int, client: str, *, lifetime: float = ECHO_SECONDS) -> EchoPeer:
+        """A new peer for ``user_id`` at ``client``; the checks and the claim happen without an
+        ``await`` between them, so two requests cannot both pass."""
         current = self._by_user.get(user_id)
         if current is not None:
-            raise TooManyRequests(
-                _("Nothing you entered was lost. Please try again in a minute."),
-                retry_after=current.seconds_left(),
-                code="precall_running",
-            )
+            raise _busy("precall_running", current.seconds_left())
+        here = self._by_client.get(client, set())
+        if len(here) >= self.per_client:
+            raise _busy("precall_client_busy", min(peer.seconds_left() for peer in here))
         if len(self._by_user) >= self.limit:
-            raise TooManyRequests(
-                _("Nothing you entered was lost. Please try again in a minute."),
-                retry_after=math.ceil(lifetime),
-                code="precall_busy",
-            )
-        peer = EchoPeer(lifetime=lifetime, on_closed=lambda closed: self._forget(user_id, closed))
+            raise _busy("precall_busy", math.ceil(lifetime))
+        peer = EchoPeer(
+            lifetime=lifetime, on_closed=lambda closed: self._forget(user_id, client, closed)
+        )
         self._by_user[user_id] = peer
+        self._by_client.setdefault(client, set()).add(peer)
         return peer
 
-    def _forget(self, user_id: int, peer: EchoPeer) -> None:
+    def _forget(self, user_id: int, client: str, peer: EchoPeer) -> None:
         if self._by_user.get(user_id) is peer:
             del self._by_user[user_id]
+        here = self._by_client.get(client)
+        if here is not None:
+            here.discard(peer)
+            if not here:
+                del self._by_client[client]
 
 
-peers = EchoPeers(MAX_PEERS)
+def _busy(code: str, retry_after: int) -> TooManyRequests:
+    return TooManyRequests(
+        _("Nothing you entered was lost. Please try again in a minute."),
+        retry_after=retry_after,
+        code=code,
+    )
+
+
+peers = EchoPeers(settings.PRECALL_PEERS_PER_PROCESS, settings.PRECALL_PEERS_PER_CLIENT)
 
 
 def _refused(error: ServiceError) -> JsonResponse:
@@ -211,7 +231,7 @@ async def precall_offer(request: HttpRequest) -> HttpResponse:
         )
     try:
         offer = read_offer(request.body)
-        answer = await peers.open(user.pk).answer(offer)
+        answer = await peers.open(user.pk, client_address(request)).answer(offer)
     except ServiceError as refused:
         return _refused(refused)
     return JsonResponse({"sdp": answer, "type": "answer"})

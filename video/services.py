@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.errors import Conflict, TooManyRequests
 from queues.models import Ticket
 from queues.services import visits
 from video.models import CallEvent, ChatMessage, Side
 from video.selectors import CallAccess
+
+# A person types a few messages a minute; a page sending more is broken or abusive.
+CHAT_PER_MINUTE = 20
+CHAT_PER_CONSULTATION = 1_000
 
 
 def record(ticket: Ticket, kind: str, side: str, **detail: Any) -> CallEvent:
@@ -28,8 +36,27 @@ def media_connected(access: CallAccess) -> CallEvent:
 
 
 def post_chat(access: CallAccess, author: User, text: str) -> ChatMessage:
+    """Store a chat message, within what a person can type: at most ``CHAT_PER_MINUTE`` a
+    minute for each side and ``CHAT_PER_CONSULTATION`` in all. Over that the message is
+    refused, neither stored nor relayed: what the doctor reads is what the record keeps."""
+    now = timezone.now()
+    recent = ChatMessage.objects.filter(
+        ticket=access.ticket, side=access.side, sent_at__gt=now - timedelta(minutes=1)
+    )
+    if recent.count() >= CHAT_PER_MINUTE:
+        oldest = recent.order_by("sent_at").values_list("sent_at", flat=True).first() or now
+        wait = math.ceil((oldest + timedelta(minutes=1) - now).total_seconds())
+        raise TooManyRequests(
+            _("Too many messages at once. Wait a moment and send it again."),
+            retry_after=max(1, wait),
+            code="chat_rate_limited",
+        )
+    if ChatMessage.objects.filter(ticket=access.ticket).count() >= CHAT_PER_CONSULTATION:
+        raise Conflict(
+            _("This consultation's chat is full: no more messages can be sent."), code="chat_full"
+        )
     return ChatMessage.objects.create(
-        ticket=access.ticket, side=access.side, author=author, text=text
+        ticket=access.ticket, side=access.side, author=author, text=text, sent_at=now
     )
 
 

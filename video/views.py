@@ -158,6 +158,8 @@ def call_strings(side: str) -> dict[str, str]:
         "signed_out": _("You are signed out. Sign in again to rejoin."),
         "rate_limited": _("Too many messages were sent. Reload the page to rejoin."),
         "chat_failed": _("The message could not be sent. Try again when connected."),
+        "chat_rate_limited": _("Too many messages at once. Wait a moment and send it again."),
+        "chat_full": _("This consultation's chat is full: no more messages can be sent."),
     }
 
 

@@ -424,6 +424,10 @@ function onMessage(message) {
       showEnded(message.status);
       break;
     case "error":
+      // Chat beyond what a person types is refused (docs/signalling.md): say so.
+      if (message.code === "chat_rate_limited" || message.code === "chat_full") {
+        notice(strings[message.code]);
+      }
       console.warn("call:", message.code, message.message);
       break;
     default:

@@ -27,6 +27,7 @@ from tests.sessions import session_cookie as signed_in
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")  # a browser's socket names its host; the origin must match
 
 
 def session_cookie(user: User) -> tuple[bytes, bytes]:
@@ -35,7 +36,7 @@ def session_cookie(user: User) -> tuple[bytes, bytes]:
 
 def socket(path: str, cookie=None, origin=ORIGIN) -> WebsocketCommunicator:
     """``cookie`` from ``session_cookie(user)``, made before entering the event loop."""
-    headers = [origin] + ([cookie] if cookie else [])
+    headers = [HOST, origin] + ([cookie] if cookie else [])
     return WebsocketCommunicator(application, path, headers=headers)
 
 

@@ -2,8 +2,9 @@
 
 The peer must live in a running event loop for as long as the test's connection lasts, so it is
 served by a real Daphne (``WEBRTC_LOOPBACK_ONLY=1``), and the test is an aiortc client on
-127.0.0.1 as the pre-call page would be. The per-process limit and the peer's lifetime are
-checked in this process, on ``EchoPeers`` and ``EchoPeer`` directly.
+127.0.0.1 as the pre-call page would be. The limits (per process, per client address) and the
+peer's lifetime are checked in this process, on ``EchoPeers`` and ``EchoPeer`` directly; the
+client address limit through Daphne too.
 """
 
 from __future__ import annotations
@@ -65,8 +66,10 @@ class Reply:
         return str(self.json["error"]["code"])
 
 
-def _post(base_url: str, body: bytes, cookie: str, *, csrf: bool) -> Reply:
-    headers = {"Content-Type": "application/json", "Origin": base_url}
+def _post(
+    base_url: str, body: bytes, cookie: str, *, csrf: bool, extra: dict[str, str] | None = None
+) -> Reply:
+    headers = {"Content-Type": "application/json", "Origin": base_url, **(extra or {})}
     token = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
     if csrf:  # as the page does: the csrftoken cookie, echoed in X-CSRFToken
         cookie = f"{cookie}; csrftoken={token}" if cookie else f"csrftoken={token}"
@@ -83,9 +86,16 @@ def _post(base_url: str, body: bytes, cookie: str, *, csrf: bool) -> Reply:
         return Reply(refused.code, refused.read(), dict(refused.headers))
 
 
-async def post(server: LiveServer, body: Any, cookie: str = "", *, csrf: bool = True) -> Reply:
+async def post(
+    server: LiveServer,
+    body: Any,
+    cookie: str = "",
+    *,
+    csrf: bool = True,
+    headers: dict[str, str] | None = None,
+) -> Reply:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return await asyncio.to_thread(_post, server.url, raw, cookie, csrf=csrf)
+    return await asyncio.to_thread(_post, server.url, raw, cookie, csrf=csrf, extra=headers)
 
 
 class EchoClient:
@@ -255,33 +265,91 @@ def test_a_user_runs_one_test_at_a_time(server: LiveServer) -> None:
     asyncio.run(scenario())
 
 
+@pytest.fixture(scope="module")
+def one_per_client(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with django_db_blocker.unblock():
+        database_url = shared_database_url()
+    with live_daphne(
+        tmp_path_factory.mktemp("echo-client"), database_url, PRECALL_PEERS_PER_CLIENT="1"
+    ) as live:
+        yield live
+
+
+@in_db
+def test_other_accounts_on_the_same_address_wait_for_its_share(
+    one_per_client: LiveServer,
+) -> None:
+    cookies = [session_cookie(PatientFactory().account) for _ in range(3)]
+
+    async def scenario() -> None:
+        clients = [EchoClient() for _ in cookies]
+        try:
+            reply = await post(one_per_client, await clients[0].offer(), cookies[0])
+            assert reply.status == 200, (reply.json, one_per_client.log())
+            await clients[0].accept(reply.json)
+            for cookie, client, forwarded in zip(
+                cookies[1:], clients[1:], ({}, {"X-Forwarded-For": "203.0.113.9"}), strict=True
+            ):
+                # Another account, and a made-up forwarded address (no proxy is trusted).
+                offer = await client.offer()
+                refused = await post(one_per_client, offer, cookie, headers=forwarded)
+                assert (refused.status, refused.code) == (429, "precall_client_busy")
+                assert 0 < refused.json["error"]["retry_after"] <= 60
+                assert refused.headers["Retry-After"] == str(refused.json["error"]["retry_after"])
+        finally:
+            for client in clients:
+                await client.close()
+
+    asyncio.run(scenario())
+
+
 # In this process: the limits and the lifetime ------------------------------------------------
 
 
 def test_a_process_holds_a_limited_number_of_peers() -> None:
     async def scenario() -> None:
-        peers = EchoPeers(limit=2)
-        first = peers.open(1)
-        peers.open(2)
+        peers = EchoPeers(limit=2, per_client=5)
+        first = peers.open(1, "10.0.0.1")
+        peers.open(2, "10.0.0.2")
         with pytest.raises(TooManyRequests) as full:
-            peers.open(3)
+            peers.open(3, "10.0.0.3")
         assert full.value.code == "precall_busy"
         assert full.value.retry_after == 60
         with pytest.raises(TooManyRequests) as running:
-            peers.open(1)
+            peers.open(1, "10.0.0.1")
         assert running.value.code == "precall_running"
         await first.close()
         assert len(peers) == 1
-        peers.open(3)
+        peers.open(3, "10.0.0.3")
         assert len(peers) == 2
+
+    asyncio.run(scenario())
+
+
+def test_throwaway_accounts_on_one_address_cannot_take_every_peer() -> None:
+    async def scenario() -> None:
+        peers = EchoPeers(limit=20, per_client=2)
+        first = peers.open(1, "10.0.0.1", lifetime=30)
+        peers.open(2, "10.0.0.1")
+        for account in range(3, 20):
+            with pytest.raises(TooManyRequests) as here:
+                peers.open(account, "10.0.0.1")
+            assert here.value.code == "precall_client_busy"
+            assert here.value.retry_after == 30  # when this address's first test ends
+        peers.open(3, "10.0.0.2")  # everyone else still gets theirs
+        await first.close()
+        peers.open(4, "10.0.0.1")
+        assert len(peers) == 3
 
     asyncio.run(scenario())
 
 
 def test_a_peer_closes_itself_when_its_time_is_up() -> None:
     async def scenario() -> None:
-        peers = EchoPeers(limit=1)
-        peer = peers.open(1, lifetime=0.2)
+        peers = EchoPeers(limit=1, per_client=1)
+        peer = peers.open(1, "10.0.0.1", lifetime=0.2)
         assert isinstance(peer, EchoPeer)
         client = EchoClient()
         try:
