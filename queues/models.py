@@ -263,6 +263,12 @@ class Ticket(PublicIdModel):
             models.Index(fields=["status", "offer_expires_at"], name="ticket_offer_deadline"),
             models.Index(fields=["status", "call_expires_at"], name="ticket_call_deadline"),
             models.Index(fields=["opd", "service_date"], name="ticket_opd_day"),
+            # The estimated wait reads an OPD's most recent consultations on every snapshot.
+            models.Index(
+                fields=["opd", "-consult_ended_at"],
+                condition=Q(status="completed"),
+                name="recent_consultations",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -109,19 +109,33 @@ def doctors_on_duty(opd_id: int) -> int:
     )
 
 
+# The estimate of a consultation's length (documented in docs/waiting-room.md).
+RECENT_CONSULTATIONS = 20  # the most recent consultations of the OPD that are looked at
+RECENT_WINDOW = timedelta(hours=3)  # ... and only those that ended this recently
+MIN_CONSULTATIONS = 3  # fewer: QUEUE_DEFAULT_CONSULT_SECONDS
+# A consultation under a minute is a call that did not happen (ended at once after a failed
+# connection); a run of them must not tell everyone behind that their turn is moments away.
+MIN_SECONDS_PER_PATIENT = 60
+
+
 def seconds_per_patient(opd_id: int, now: datetime | None = None) -> int:
-    """Median length of the OPD's consultations in the last three hours."""
+    """Median length of the OPD's most recent consultations (see the constants above)."""
     now = now or timezone.now()
-    recent = Ticket.objects.filter(
-        opd_id=opd_id,
-        status=Ticket.Status.COMPLETED,
-        consult_ended_at__gte=now - timedelta(hours=3),
-        consult_started_at__isnull=False,
-    ).values_list("consult_started_at", "consult_ended_at")[:200]
+    recent = (
+        Ticket.objects.filter(
+            opd_id=opd_id,
+            status=Ticket.Status.COMPLETED,
+            consult_ended_at__gte=now - RECENT_WINDOW,
+            consult_ended_at__lte=now,
+            consult_started_at__isnull=False,
+        )
+        .order_by("-consult_ended_at")
+        .values_list("consult_started_at", "consult_ended_at")[:RECENT_CONSULTATIONS]
+    )
     durations = [(end - start).total_seconds() for start, end in recent if end and start]
-    if len(durations) < 3:
+    if len(durations) < MIN_CONSULTATIONS:
         return int(settings.QUEUE_DEFAULT_CONSULT_SECONDS)
-    return max(60, int(statistics.median(durations)))
+    return max(MIN_SECONDS_PER_PATIENT, int(statistics.median(durations)))
 
 
 def estimated_wait_seconds(position: int | None, doctors: int, per_patient: int) -> int | None:
