@@ -290,12 +290,15 @@ def free_doctors(opd_ids: Collection[int] | None, now: datetime) -> list[policy.
 def dispatch(
     *, opd_ids: Collection[int] | None = None, now: datetime | None = None
 ) -> list[Ticket]:
-    """Give every free doctor (fairest first) their next patient."""
-    now = now or timezone.now()
+    """Give every free doctor (fairest first) their next patient.
+
+    Consoles are judged alive against ``now`` (a sweep's clock); each offer is made and
+    stamped at its own moment, after the read that found its doctor free, so it never reads
+    as made before the doctor's previous patient was let go."""
     offers: list[Ticket] = []
-    for free in policy.fair_order(free_doctors(opd_ids, now)):
+    for free in policy.fair_order(free_doctors(opd_ids, now or timezone.now())):
         doctor = Doctor.objects.get(pk=free.doctor_id)
-        ticket = claim_next_ticket(doctor, now=now)
+        ticket = claim_next_ticket(doctor)
         if ticket is not None:
             offers.append(ticket)
     return offers

@@ -3,6 +3,11 @@
 ``sweep()`` is idempotent (every change is a compare-and-set), so it is safe to run in several
 processes; a short cache lease keeps it to about one sweeper at a time (see
 ``queues.sweeper``). Tests call it with a controlled clock.
+
+Two clocks: deadlines are judged against the sweep's ``now``, taken once when it starts, but
+each change is stamped when it is written (``_stamp()``). A sweep takes time, and meanwhile
+doctors act: an offer stamped with the sweep's clock could read as made before the doctor's
+previous patient was completed, as if the doctor had held two patients at once.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ class SweepReport:
     notes: list[str] = field(default_factory=list)
 
 
+def _stamp() -> datetime:
+    """When a timer's change happens (see the module's docstring)."""
+    return timezone.now()
+
+
 def sweep(*, now: datetime | None = None) -> SweepReport:
     now = now or timezone.now()
     report = SweepReport()
@@ -61,13 +71,14 @@ def expire_offers(now: datetime) -> int:
     ).select_related("opd"):
         with transaction.atomic():
             doctor_id = ticket.doctor_id
+            at = _stamp()
             back = Ticket.objects.filter(
                 pk=ticket.pk, status=Ticket.Status.OFFERED, offer_expires_at__lte=now
             ).update(
                 status=Ticket.Status.WAITING,
                 doctor=None,
                 offer_expires_at=None,
-                status_changed_at=now,
+                status_changed_at=at,
             )
             if not back:
                 continue
@@ -75,7 +86,7 @@ def expire_offers(now: datetime) -> int:
             if doctor_id is not None:
                 DoctorPresence.objects.filter(doctor_id=doctor_id).update(paused=True)
             TicketEvent.objects.create(
-                ticket=ticket, kind=TicketEvent.Kind.OFFER_EXPIRED, at=now, doctor_id=doctor_id
+                ticket=ticket, kind=TicketEvent.Kind.OFFER_EXPIRED, at=at, doctor_id=doctor_id
             )
             broadcast.queue_changed(ticket.opd_id, joined=[ticket.key])
             broadcast.ticket_changed(ticket, {"status": Ticket.Status.WAITING})
@@ -94,6 +105,7 @@ def expire_calls(now: datetime) -> tuple[int, int]:
     ).select_related("opd"):
         with transaction.atomic():
             doctor_id = ticket.doctor_id
+            at = _stamp()
             if ticket.missed_calls == 0:
                 # Before everyone of the same priority still in play, so the new key is unique.
                 head = Ticket.objects.filter(
@@ -108,14 +120,14 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                     call_expires_at=None,
                     missed_calls=1,
                     seq=new_seq,
-                    status_changed_at=now,
+                    status_changed_at=at,
                 )
                 if not changed:
                     continue
                 missed += 1
                 broadcast.call_closed(ticket.pk, Ticket.Status.WAITING)
                 TicketEvent.objects.create(
-                    ticket=ticket, kind=TicketEvent.Kind.CALL_MISSED, at=now, doctor_id=doctor_id
+                    ticket=ticket, kind=TicketEvent.Kind.CALL_MISSED, at=at, doctor_id=doctor_id
                 )
                 new_key = (ticket.priority, new_seq)
                 broadcast.queue_changed(ticket.opd_id, joined=[new_key])
@@ -134,14 +146,14 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                     status=Ticket.Status.NO_SHOW,
                     doctor=None,
                     call_expires_at=None,
-                    status_changed_at=now,
+                    status_changed_at=at,
                 )
                 if not changed:
                     continue
                 no_show += 1
                 broadcast.call_closed(ticket.pk, Ticket.Status.NO_SHOW)
                 TicketEvent.objects.create(
-                    ticket=ticket, kind=TicketEvent.Kind.NO_SHOW, at=now, doctor_id=doctor_id
+                    ticket=ticket, kind=TicketEvent.Kind.NO_SHOW, at=at, doctor_id=doctor_id
                 )
                 broadcast.ticket_changed(ticket, {"status": Ticket.Status.NO_SHOW})
             if doctor_id:
@@ -162,7 +174,7 @@ def drop_lost_doctors(now: datetime) -> int:
     count = 0
     for doctor in lost:
         # Going off duty everywhere returns the patients the doctor was offered or had called.
-        go_off_duty(doctor, reason=DutyShift.EndReason.DISCONNECTED, now=now)
+        go_off_duty(doctor, reason=DutyShift.EndReason.DISCONNECTED, now=_stamp())
         count += 1
     return count
 
@@ -178,12 +190,13 @@ def drop_absent_patients(now: datetime) -> int:
         if not opening_state(ticket.opd, now).is_open:
             continue
         with transaction.atomic():
+            at = _stamp()
             gone = Ticket.objects.filter(
                 pk=ticket.pk, status=Ticket.Status.WAITING, patient_away_since__lte=stale
-            ).update(status=Ticket.Status.LEFT, status_changed_at=now)
+            ).update(status=Ticket.Status.LEFT, status_changed_at=at)
             if gone:
                 count += 1
-                TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.LEFT, at=now)
+                TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.LEFT, at=at)
                 broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
     return count
 
@@ -207,18 +220,19 @@ def close_finished_days(now: datetime) -> int:
         if state.next_opening is not None:
             finished = finished.filter(service_date__lt=state.next_opening.astimezone(IST).date())
         for ticket in finished:
-            count += _close(ticket, now)
+            count += _close(ticket)
     return count
 
 
-def _close(ticket: Ticket, now: datetime) -> int:
+def _close(ticket: Ticket) -> int:
     with transaction.atomic():
+        at = _stamp()
         closed = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.WAITING).update(
-            status=Ticket.Status.CANCELLED, status_changed_at=now
+            status=Ticket.Status.CANCELLED, status_changed_at=at
         )
         if not closed:
             return 0
-        TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CLOSED, at=now)
+        TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CLOSED, at=at)
         broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
         broadcast.ticket_changed(ticket, {"status": Ticket.Status.CANCELLED, "reason": "closed"})
         _sms(ticket, closed_message=True)
