@@ -8,10 +8,12 @@ messages. Any other problem is an ``{"type": "error", "code": …}`` frame; the 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import Invalid, ServiceError
@@ -32,6 +34,7 @@ from queues.services import duty, visits
 
 PRESENCE_REFRESH_SECONDS = 120.0
 HEARTBEAT_WRITE_SECONDS = 5.0
+RESYNC_EVERY_SECONDS = 2.0
 
 
 # --- Patients ------------------------------------------------------------------------------
@@ -79,6 +82,7 @@ class WaitingRoomConsumer(JsonSocket):
     ticket: Ticket | None = None
     opd_id: int
     ticket_id: int
+    finished = False
 
     async def connect(self) -> None:
         self.last_resync = 0.0
@@ -99,8 +103,20 @@ class WaitingRoomConsumer(JsonSocket):
         self.ticket, self.opd_id, self.ticket_id = ticket, ticket.opd_id, ticket.pk
         # Join the hub before reading the snapshot, so no change falls between the two.
         await hub().add(self)
-        await self.send_json(await _snapshot(ticket.pk))
+        snapshot = await _snapshot(ticket.pk)
+        if self.finished:  # the token ended meanwhile: its final frame went out instead
+            return
+        await self.send_json(snapshot)
         await _present(ticket)
+
+    async def finish(self, text: str) -> None:
+        """From the hub: the token is over. The final ``ticket`` frame, then 4409, as a socket
+        opened now would get (nothing more will happen to this token)."""
+        if self.finished:
+            return
+        self.finished = True
+        await self.send(text_data=text)
+        await self.close(code=CLOSE_INACTIVE)
 
     async def disconnect(self, code: int) -> None:
         if self.ticket is not None:
@@ -114,7 +130,15 @@ class WaitingRoomConsumer(JsonSocket):
             await _still_present(self.ticket)
 
     async def on_resync(self, message: dict[str, Any]) -> None:
-        if self.ticket is None or time.monotonic() - self.last_resync < 2:
+        if self.ticket is None or self.finished:
+            return
+        wait = self.last_resync + RESYNC_EVERY_SECONDS - time.monotonic()
+        if wait > 0:
+            await self.send_error(
+                "rate_limited",
+                _("Ask for a fresh snapshot at most once every 2 seconds."),
+                retry_after=math.ceil(wait),
+            )
             return
         self.last_resync = time.monotonic()
         await self.send_json(await _snapshot(self.ticket.pk))

@@ -198,6 +198,7 @@ def drop_absent_patients(now: datetime) -> int:
                 count += 1
                 TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.LEFT, at=at)
                 broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
+                broadcast.ticket_changed(ticket, {"status": Ticket.Status.LEFT})
     return count
 
 

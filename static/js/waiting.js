@@ -171,7 +171,12 @@ function onMessage(message) {
       applyTicket(message);
       break;
     case "error":
-      console.warn("waiting room:", message.code, message.message);
+      // A resync sooner than the server allows: ask again when it says.
+      if (message.code === "rate_limited" && message.retry_after) {
+        setTimeout(resync, message.retry_after * 1000);
+      } else {
+        console.warn("waiting room:", message.code, message.message);
+      }
       break;
     default:
       break;
