@@ -146,6 +146,9 @@ class WaitingRoomHub:
             sockets = list(self.sockets.get(opd_id, ()))
             if not sockets or not changes:
                 continue
+            # Processes publish in the order their transactions end, not always in revision
+            # order: a frame lists its changes by revision (pages accept any order anyway).
+            changes.sort(key=lambda change: change[3] if len(change) > 3 else 0)
             frame = {
                 "type": "websocket.send",
                 "text": json.dumps({"type": "queue", "changes": changes}),

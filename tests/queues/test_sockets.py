@@ -137,10 +137,10 @@ def test_queue_changes_arrive_as_keys_each_page_applies_itself():
     async def scenario():
         comm = socket(f"/ws/waiting/{ticket.public_id}/", cookie)
         await comm.connect()
-        await receive(comm, "snapshot")
+        revision = (await receive(comm, "snapshot"))["revision"]
         await sync_to_async(visits.cancel_ticket)(account, first)
         frame = await receive(comm, "queue")
-        assert frame["changes"] == [["-", first.priority, first.seq]]
+        assert frame["changes"] == [["-", first.priority, first.seq, revision + 1]]
         await comm.disconnect()
 
     run(scenario)

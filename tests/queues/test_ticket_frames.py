@@ -4,7 +4,7 @@ the close that follows the final ones. Through the real ASGI stack and the Redis
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ def fresh(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_related("opd").get(pk=ticket.pk)
 
 
-def later(seconds: float):  # noqa: ANN201 - a datetime
+def later(seconds: float) -> datetime:
     return timezone.now() + timedelta(seconds=seconds)
 
 
@@ -40,9 +40,7 @@ def on_duty(opd: Opd) -> Doctor:
     return doctor
 
 
-def watch(
-    ticket: Ticket, story: Callable[[WebsocketCommunicator], Awaitable[None]]
-) -> None:
+def watch(ticket: Ticket, story: Callable[[WebsocketCommunicator], Awaitable[None]]) -> None:
     """Open the ticket's waiting room, read the snapshot, then play ``story``."""
     cookie = session_cookie(ticket.patient.account)
 

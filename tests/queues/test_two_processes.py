@@ -311,19 +311,22 @@ def test_one_queue_served_by_two_processes_and_restarted(
     assert booked["token"] == "TW-002"
     later_ticket = Ticket.objects.get(public_id=booked["id"])
     delta = waiting.wait_for(type="queue")
-    assert delta["changes"] == [["+", *later_ticket.key]]
+    assert delta["changes"] == [["+", *later_ticket.key, first["revision"] + 1]]
     assert tuple(later_ticket.key) > tuple(first["key"])  # same priority, later sequence
     waiting.send({"type": "resync"})
     again = waiting.wait_for(type="snapshot")
     assert (again["position"], again["waiting"]) == (1, 2)
     later_socket = open_socket(web.b, f"/ws/waiting/{later_ticket.public_id}/", cookies["later"])
-    assert later_socket.wait_for(type="snapshot")["position"] == 2
+    later_first = later_socket.wait_for(type="snapshot")
+    assert (later_first["position"], later_first["revision"]) == (2, again["revision"])
 
     # The doctor goes on duty through B and is offered A's patient.
     console.send({"type": "duty", "opds": [str(opd.public_id)]})
     console.wait_for(type="event", event="offer", ticket=str(ticket.public_id))
     waiting.wait_for(type="ticket", status="offered")
-    assert later_socket.wait_for(type="queue")["changes"] == [["-", *ticket.key]]
+    assert later_socket.wait_for(type="queue")["changes"] == [
+        ["-", *ticket.key, later_first["revision"] + 1]
+    ]
 
     # Accepted on B, CALL NOW on A within a second or two.
     sent = time.monotonic()
