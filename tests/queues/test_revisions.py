@@ -60,11 +60,13 @@ class DocClient:
                     self.count(change)
         elif frame["type"] == "queue":
             for change in frame["changes"]:
-                number = change[3] if len(change) > 3 else None
-                if number is None:
+                revision: int | None = change[3] if len(change) > 3 else None
+                if revision is None:
                     self.count(change)
-                elif (self.revision is None or number > self.revision) and number not in self.kept:
-                    self.kept[number] = change
+                elif (self.revision is None or revision > self.revision) and (
+                    revision not in self.kept
+                ):
+                    self.kept[revision] = change
                     if self.revision is not None:
                         self.count(change)
 
