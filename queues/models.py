@@ -324,6 +324,33 @@ class Ticket(PublicIdModel):
         return self.status in self.ACTIVE
 
 
+class PresenceLease(models.Model):
+    """A waiting-room page's word that its patient is there, good until ``expires_at``.
+
+    One per open socket (``holder`` is the socket's random id) and one shared by the pages that
+    poll instead (``holder`` is ``"poll"``); heartbeats renew them. A socket that closes takes
+    its lease away; one whose web process died leaves it to expire. The patient is away once no
+    lease of the ticket is alive: at the last goodbye, or when the sweeper finds them all
+    expired (``queues.services.timers.mark_absent_patients``). In the database, not the cache:
+    it must survive the death of any process, and a cache that cannot be reached.
+    """
+
+    POLL = "poll"
+
+    ticket = models.ForeignKey("Ticket", on_delete=models.CASCADE, related_name="leases")
+    holder = models.CharField(max_length=32)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "holder"], name="one_lease_per_holder"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="lease_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} held by {self.holder} until {self.expires_at:%H:%M:%S}"
+
+
 class TicketEvent(models.Model):
     """Every change of a ticket, with time and actor: feeds wait-time and no-show figures."""
 

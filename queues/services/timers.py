@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -27,7 +27,7 @@ from notifications.services import queue_sms
 from providers.models import Doctor
 from queues import broadcast
 from queues.hours import opening_state
-from queues.models import DoctorPresence, DutyShift, Opd, Ticket, TicketEvent
+from queues.models import DoctorPresence, DutyShift, Opd, PresenceLease, Ticket, TicketEvent
 from queues.services.dispatch import dispatch
 from queues.services.duty import go_off_duty
 
@@ -38,6 +38,7 @@ class SweepReport:
     calls_missed: int = 0
     no_shows: int = 0
     doctors_lost: int = 0
+    patients_away: int = 0
     patients_left: int = 0
     closed: int = 0
     position_sms: int = 0
@@ -56,6 +57,7 @@ def sweep(*, now: datetime | None = None) -> SweepReport:
     report.offers_expired = expire_offers(now)
     report.calls_missed, report.no_shows = expire_calls(now)
     report.doctors_lost = drop_lost_doctors(now)
+    report.patients_away = mark_absent_patients(now)
     report.patients_left = drop_absent_patients(now)
     report.closed = close_finished_days(now)
     report.position_sms = send_turn_near_sms(now)
@@ -176,6 +178,27 @@ def drop_lost_doctors(now: datetime) -> int:
         # Going off duty everywhere returns the patients the doctor was offered or had called.
         go_off_duty(doctor, reason=DutyShift.EndReason.DISCONNECTED, now=_stamp())
         count += 1
+    return count
+
+
+def mark_absent_patients(now: datetime) -> int:
+    """Patients whose every page stopped renewing its presence lease without saying goodbye (a
+    web process killed or stopped, a network gone): away since their last lease lapsed, so
+    they are not offered to doctors, and the grace period runs from then."""
+    lapsed = PresenceLease.objects.filter(expires_at__lte=now)
+    last_lapse = dict(
+        lapsed.values("ticket_id").annotate(last=Max("expires_at")).values_list("ticket_id", "last")
+    )
+    alive = PresenceLease.objects.filter(ticket=OuterRef("pk"), expires_at__gt=now)
+    count = 0
+    for ticket_id, since in last_lapse.items():
+        # One statement: a page that renewed its lease meanwhile keeps its patient present.
+        count += (
+            Ticket.objects.filter(pk=ticket_id, patient_away_since=None, status__in=Ticket.ACTIVE)
+            .exclude(Exists(alive))
+            .update(patient_away_since=since)
+        )
+    lapsed.filter(ticket_id__in=list(last_lapse)).delete()  # a renewed lease is not lapsed
     return count
 
 
