@@ -19,13 +19,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from core.clock import IST
-from notifications.services import queue_sms
 from providers.models import Doctor
-from queues import broadcast
+from queues import broadcast, sms
 from queues.hours import opening_state
 from queues.models import DoctorPresence, DutyShift, Opd, PresenceLease, Ticket, TicketEvent
 from queues.services.dispatch import dispatch
@@ -239,7 +236,7 @@ def close_finished_days(now: datetime) -> int:
         if state.is_open:
             continue
         finished = Ticket.objects.filter(opd=opd, status=Ticket.Status.WAITING).select_related(
-            "booked_by", "opd"
+            "booked_by", "opd", "patient"
         )
         if state.next_opening is not None:
             finished = finished.filter(service_date__lt=state.next_opening.astimezone(IST).date())
@@ -259,7 +256,7 @@ def _close(ticket: Ticket) -> int:
         TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CLOSED, at=at)
         broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
         broadcast.ticket_changed(ticket, {"status": Ticket.Status.CANCELLED, "reason": "closed"})
-        _sms(ticket, closed_message=True)
+        sms.send(ticket, sms.closed_for_the_day)
     return 1
 
 
@@ -276,7 +273,7 @@ def send_turn_near_sms(now: datetime) -> int:
         head = list(
             Ticket.objects.filter(opd_id=opd_id, status=Ticket.Status.WAITING)
             .order_by("-priority", "seq")
-            .select_related("booked_by", "opd")[:limit]
+            .select_related("booked_by", "opd", "patient")[:limit]
         )
         for ticket in head:
             if ticket.position_sms_sent:
@@ -287,23 +284,5 @@ def send_turn_near_sms(now: datetime) -> int:
                 )
                 if marked:
                     count += 1
-                    _sms(ticket, closed_message=False)
+                    sms.send(ticket, sms.turn_near)
     return count
-
-
-def _sms(ticket: Ticket, *, closed_message: bool) -> None:
-    account = ticket.booked_by
-    if not account.mobile:
-        return
-    with override(account.preferred_language or "en"):
-        if closed_message:
-            body = _(
-                "eSanjeevani: the OPD has closed for today and token %(token)s could not be "
-                "seen. Please book again on the next working day."
-            ) % {"token": ticket.token}
-        else:
-            body = _(
-                "eSanjeevani: your turn is near (token %(token)s). Please open the waiting room "
-                "now and keep it open."
-            ) % {"token": ticket.token}
-    queue_sms(to=account.mobile, body=body)

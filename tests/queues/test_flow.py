@@ -216,12 +216,16 @@ def test_a_patient_can_cancel(opd, queue, run):
 
 def test_the_turn_near_sms_is_sent_once_at_position_three(opd, queue, run, sms_outbox):
     tickets = queue(5)
+    # The first three were booked within three of the front: their one text said so.
+    assert [("turn is near:" in m.body) for m in sms_outbox] == [True] * 3 + [False] * 2
     sms_outbox.clear()
     run(sweep)
+    assert sms_outbox == []
+    run(visits.cancel_ticket, tickets[0].booked_by, fresh(tickets[0]))  # the fourth is third
     run(sweep)
-    told = {m.to for m in sms_outbox}
-    assert told == {t.booked_by.mobile for t in tickets[:3]}
-    assert all("turn is near" in m.body for m in sms_outbox)
+    run(sweep)
+    assert [m.to for m in sms_outbox] == [tickets[3].booked_by.mobile]
+    assert "turn of" in sms_outbox[0].body
 
 
 def test_fair_sharing_between_two_free_doctors(opd, queue, on_duty, run):
