@@ -110,6 +110,10 @@ class WaitingRoomConsumer(JsonSocket):
         if self.finished:  # the token ended meanwhile: its final frame went out instead
             return
         await self.send_json(snapshot)
+        if snapshot["status"] not in Ticket.ACTIVE:  # it ended between the two reads
+            self.finished = True
+            await self.close(code=CLOSE_INACTIVE)
+            return
         await _present(ticket, self.lease)
 
     async def finish(self, text: str) -> None:
@@ -153,7 +157,7 @@ class WaitingRoomConsumer(JsonSocket):
         await self.send_json(await _snapshot(self.ticket.pk))
 
     async def on_answer(self, message: dict[str, Any]) -> None:
-        if self.ticket is None:
+        if self.ticket is None or self.finished:
             return
         await _answer(self.scope["user"], self.ticket.pk)
         await self.send_json(await _snapshot(self.ticket.pk))

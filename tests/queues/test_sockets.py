@@ -19,6 +19,9 @@ from tests.queues.sockets import booked, closed_with, receive, run, session_cook
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
+# Other apps' socket tests import these helpers from here (they live in tests/queues/sockets.py).
+__all__ = ["booked", "closed_with", "receive", "run", "session_cookie", "socket"]
+
 
 def test_a_patient_gets_their_position_on_connect():
     opd = make_opd("SK")
