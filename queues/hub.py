@@ -3,7 +3,8 @@
 Each web process keeps one hub. The hub joins the ``opd.<id>`` group once for every OPD that has
 a waiting-room socket in this process, and writes each change to all of that OPD's local
 sockets itself, with one pre-encoded frame. Queue changes are coalesced to one frame per OPD per
-``QUEUE_BROADCAST_SECONDS``; messages for one ticket go straight to that ticket's sockets.
+``QUEUE_BROADCAST_SECONDS`` (in revision order: see ``OpdRevision``); messages for one ticket
+go straight to that ticket's sockets, and one saying the token is over closes them (4409).
 
 This avoids the usual pattern (every consumer joins the group and encodes its own frame), whose
 cost grows with sockets times changes and falls behind at a few thousand sockets per process.
