@@ -12,6 +12,7 @@ Leases here last 3 s (``QUEUE_PATIENT_LEASE_SECONDS``); the test process runs th
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,9 +24,18 @@ from queues.models import DoctorPresence, Ticket
 from queues.services import duty
 from queues.services.booking import book
 from queues.services.timers import sweep
+from tests.e2e.processes import free_port
 from tests.factories import DoctorFactory, PatientFactory
 from tests.queues.conftest import make_opd
-from tests.queues.web_processes import OpenSocket, Socket, TwoWebProcesses, two_web_processes
+from tests.queues.web_processes import (
+    OpenSocket,
+    Socket,
+    TwoWebProcesses,
+    WebProcess,
+    socket_opener,
+    two_web_processes,
+    web_environment,
+)
 from tests.sessions import session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -129,3 +139,36 @@ def test_a_page_still_open_on_another_process_keeps_its_patient_present(
     assert away_since(ticket) is None, web.logs()
     doctor_comes_on_duty(ticket)
     page.wait_for(type="ticket", status="offered")
+
+
+def test_presence_needs_no_cache(tmp_path: Path) -> None:
+    """With the cache unreachable (nothing listens on its port), a page that opens makes its
+    patient present again, and closing it makes them away."""
+    ticket = waiting_patient()
+    ticket.patient_away_since = timezone.now()  # away before the page opens
+    ticket.save(update_fields=["patient_away_since"])
+    cookie = session_cookie(ticket.patient.account)
+    env = {**web_environment(tmp_path), "CACHE_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    web = WebProcess("no-cache", free_port(), env, tmp_path)
+    web.start()
+    try:
+        web.current.wait_until(lambda: listening(web.port), f"listening on {web.port}")
+        with socket_opener(TwoWebProcesses(a=web, b=web)) as open_socket:
+            page = open_socket(web, f"/ws/waiting/{ticket.public_id}/", cookie)
+            opened(page)
+            assert away_since(ticket) is None, web.logs()
+            page.connection.close()
+        deadline = time.monotonic() + 5
+        while away_since(ticket) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert away_since(ticket) is not None, web.logs()
+    finally:
+        web.current.stop()
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
