@@ -318,6 +318,9 @@ FAMILY_MAX_MEMBERS = env.int("FAMILY_MAX_MEMBERS", default=10)
 QUEUE_DOCTOR_OFFER_SECONDS = env.int("QUEUE_DOCTOR_OFFER_SECONDS", default=60)
 QUEUE_DOCTOR_GRACE_SECONDS = env.int("QUEUE_DOCTOR_GRACE_SECONDS", default=45)
 QUEUE_PATIENT_AWAY_GRACE_SECONDS = env.int("QUEUE_PATIENT_AWAY_GRACE_SECONDS", default=600)
+# A waiting-room page's presence lease: renewed by its heartbeats (a ping every 20 s, at most
+# one a minute in a hidden tab), so it outlives them with room to spare.
+QUEUE_PATIENT_LEASE_SECONDS = env.int("QUEUE_PATIENT_LEASE_SECONDS", default=90)
 QUEUE_LANGUAGE_CAP_SECONDS = env.int("QUEUE_LANGUAGE_CAP_SECONDS", default=300)
 QUEUE_POSITION_SMS_AT = env.int("QUEUE_POSITION_SMS_AT", default=3)
 QUEUE_SWEEP_SECONDS = env.float("QUEUE_SWEEP_SECONDS", default=1.0)

@@ -29,7 +29,7 @@ from queues.api_schema import ConsoleSummarySerializer, TicketSnapshotSerializer
 from queues.attachments import CheckedUpload, check_upload
 from queues.claims import CLAIMS
 from queues.hours import opening_state, opens_later_today
-from queues.models import Opd, Ticket
+from queues.models import Opd, PresenceLease, Ticket
 from queues.services import duty, visits
 from queues.services.booking import book
 
@@ -225,7 +225,7 @@ class TicketStatus(APIView):
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = selectors.ticket_for_account(signed_in_user(request), ticket_id)
         if ticket.is_active:
-            visits.patient_present(ticket)
+            visits.hold_presence(ticket, PresenceLease.POLL)
         return Response(selectors.snapshot(ticket))
 
 

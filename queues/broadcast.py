@@ -5,9 +5,9 @@ the change commits, so a page never hears of a change that was rolled back.
 
 Groups:
 - ``opd.<id>``: one member per web process (its waiting-room hub, see ``queues.hub``). Queue
-  changes are keys of tickets that joined or left (``[priority, seq]``) from which every page
-  works out its own position; messages for one ticket carry its key and the hub hands them to
-  that ticket's sockets only.
+  changes are keys of tickets that joined or left (``[priority, seq]``) with the OPD's revision
+  of each change (``OpdRevision``), from which every page works out its own position; messages
+  for one ticket carry its key and the hub hands them to that ticket's sockets only.
 - ``console.opd.<id>``: doctor consoles on duty for the OPD (few): "the queue changed".
 - ``console.doctor.<id>``: one doctor's consoles: offers and what happened to them.
 - ``dashboard.live.<state code>``, ``dashboard.live.national-opds``, ``dashboard.live.all``:
@@ -26,7 +26,7 @@ from typing import Any
 from django.db import transaction
 
 from core import publish
-from queues.models import Opd, Ticket
+from queues.models import Opd, OpdRevision, Ticket
 from queues.selectors import doctors_on_duty
 
 
@@ -116,9 +116,19 @@ def queue_changed(
     *,
     joined: Sequence[tuple[int, int]] = (),
     left: Sequence[tuple[int, int]] = (),
+    revision: int | None = None,
 ) -> None:
-    changes = [["+", p, s] for p, s in joined] + [["-", p, s] for p, s in left]
+    """Tickets joined or left the OPD's waiting line (by key), in the caller's transaction.
+
+    Each change takes the OPD's next revision now, in that transaction, unless the caller took
+    them already (``revision``: the last one taken), so that pages can tell which changes a
+    snapshot already contains. With no change, only the consoles and dashboards are nudged.
+    """
+    changes: list[list[Any]] = [["+", p, s] for p, s in joined] + [["-", p, s] for p, s in left]
     if changes:
+        last = revision if revision is not None else OpdRevision.advance(opd_id, len(changes))
+        for offset, change in enumerate(changes, start=last - len(changes) + 1):
+            change.append(offset)
         after_commit(opd_group(opd_id), {"type": "queue.delta", "opd": opd_id, "changes": changes})
     after_commit(console_opd_group(opd_id), {"type": "queue.changed", "opd": opd_id})
     dashboards_changed(opd_id)

@@ -8,10 +8,14 @@ messages. Any other problem is an ``{"type": "error", "code": …}`` frame; the 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import Invalid, ServiceError
@@ -30,8 +34,8 @@ from queues.hub import hub
 from queues.models import DutyShift, Opd, Ticket
 from queues.services import duty, visits
 
-PRESENCE_REFRESH_SECONDS = 120.0
 HEARTBEAT_WRITE_SECONDS = 5.0
+RESYNC_EVERY_SECONDS = 2.0
 
 
 # --- Patients ------------------------------------------------------------------------------
@@ -52,18 +56,19 @@ def _snapshot(ticket_id: int) -> dict[str, Any]:
 
 
 @database_sync_to_async
-def _present(ticket: Ticket) -> None:
-    visits.patient_socket_opened(ticket)
+def _present(ticket: Ticket, lease: str) -> None:
+    visits.hold_presence(ticket, lease)
 
 
 @database_sync_to_async
-def _still_present(ticket: Ticket) -> None:
-    visits.patient_present(ticket)
+def _away(ticket: Ticket, lease: str) -> None:
+    visits.release_presence(ticket, lease)
 
 
-@database_sync_to_async
-def _away(ticket: Ticket) -> None:
-    visits.patient_socket_closed(ticket)
+def _lease_renewal_seconds() -> float:
+    """Renew a page's presence lease once a third of it has passed: two heartbeats may be
+    lost (or throttled in a hidden tab) before it lapses."""
+    return float(settings.QUEUE_PATIENT_LEASE_SECONDS) / 3
 
 
 @database_sync_to_async
@@ -79,10 +84,12 @@ class WaitingRoomConsumer(JsonSocket):
     ticket: Ticket | None = None
     opd_id: int
     ticket_id: int
+    finished = False
 
     async def connect(self) -> None:
         self.last_resync = 0.0
         self.last_presence = time.monotonic()
+        self.lease = uuid.uuid4().hex
         user = self.scope.get("user")
         if not isinstance(user, User) or not user.is_active:
             await self.refuse(CLOSE_UNAUTHENTICATED)
@@ -99,28 +106,58 @@ class WaitingRoomConsumer(JsonSocket):
         self.ticket, self.opd_id, self.ticket_id = ticket, ticket.opd_id, ticket.pk
         # Join the hub before reading the snapshot, so no change falls between the two.
         await hub().add(self)
-        await self.send_json(await _snapshot(ticket.pk))
-        await _present(ticket)
+        snapshot = await _snapshot(ticket.pk)
+        if self.finished:  # the token ended meanwhile: its final frame went out instead
+            return
+        await self.send_json(snapshot)
+        if snapshot["status"] not in Ticket.ACTIVE:  # it ended between the two reads
+            self.finished = True
+            await self.close(code=CLOSE_INACTIVE)
+            return
+        await _present(ticket, self.lease)
+
+    async def finish(self, text: str) -> None:
+        """From the hub: the token is over. The final ``ticket`` frame, then 4409, as a socket
+        opened now would get (nothing more will happen to this token)."""
+        if self.finished:
+            return
+        self.finished = True
+        await self.send(text_data=text)
+        await self.close(code=CLOSE_INACTIVE)
 
     async def disconnect(self, code: int) -> None:
         if self.ticket is not None:
             await hub().remove(self)
-            await _away(self.ticket)
+            await _away(self.ticket, self.lease)
 
     async def on_ping(self, message: dict[str, Any]) -> None:
+        """The page's heartbeat, which also renews its presence lease (see PresenceLease): a
+        socket whose process dies stops renewing, and the patient is away once it lapses."""
         await self.send(text_data='{"type":"pong"}')
-        if self.ticket and time.monotonic() - self.last_presence > PRESENCE_REFRESH_SECONDS:
+        if (
+            self.ticket
+            and not self.finished
+            and time.monotonic() - self.last_presence > _lease_renewal_seconds()
+        ):
             self.last_presence = time.monotonic()
-            await _still_present(self.ticket)
+            await _present(self.ticket, self.lease)
 
     async def on_resync(self, message: dict[str, Any]) -> None:
-        if self.ticket is None or time.monotonic() - self.last_resync < 2:
+        if self.ticket is None or self.finished:
+            return
+        wait = self.last_resync + RESYNC_EVERY_SECONDS - time.monotonic()
+        if wait > 0:
+            await self.send_error(
+                "rate_limited",
+                _("Ask for a fresh snapshot at most once every 2 seconds."),
+                retry_after=math.ceil(wait),
+            )
             return
         self.last_resync = time.monotonic()
         await self.send_json(await _snapshot(self.ticket.pk))
 
     async def on_answer(self, message: dict[str, Any]) -> None:
-        if self.ticket is None:
+        if self.ticket is None or self.finished:
             return
         await _answer(self.scope["user"], self.ticket.pk)
         await self.send_json(await _snapshot(self.ticket.pk))

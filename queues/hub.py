@@ -3,7 +3,8 @@
 Each web process keeps one hub. The hub joins the ``opd.<id>`` group once for every OPD that has
 a waiting-room socket in this process, and writes each change to all of that OPD's local
 sockets itself, with one pre-encoded frame. Queue changes are coalesced to one frame per OPD per
-``QUEUE_BROADCAST_SECONDS``; messages for one ticket go straight to that ticket's sockets.
+``QUEUE_BROADCAST_SECONDS`` (in revision order: see ``OpdRevision``); messages for one ticket
+go straight to that ticket's sockets, and one saying the token is over closes them (4409).
 
 This avoids the usual pattern (every consumer joins the group and encodes its own frame), whose
 cost grows with sockets times changes and falls behind at a few thousand sockets per process.
@@ -21,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from queues.broadcast import opd_group
+from queues.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ class WaitingSocket(Protocol):
     ticket_id: int
 
     async def base_send(self, message: dict[str, Any]) -> None: ...
+
+    async def finish(self, text: str) -> None:
+        """Send this last frame and close (the token is over)."""
 
 
 class WaitingRoomHub:
@@ -100,12 +105,22 @@ class WaitingRoomHub:
         elif kind == "opd.stats" and isinstance(opd_id, int):
             self.stats[opd_id] = {k: v for k, v in message.items() if k not in ("type", "opd")}
         elif kind == "ticket.update":
-            sockets = list(self.by_ticket.get(message.get("ticket", -1), ()))
-            if not sockets:
-                return
-            payload = message.get("payload", {})
-            frame = {"type": "websocket.send", "text": json.dumps({"type": "ticket", **payload})}
-            for socket in sockets:
+            await self._ticket_update(message.get("ticket", -1), message.get("payload", {}))
+
+    async def _ticket_update(self, ticket_id: int, payload: dict[str, Any]) -> None:
+        """One ticket's news to its own sockets. A token that is over (completed, cancelled,
+        no-show, left) has nothing more to say: its sockets are closed with 4409 after the
+        frame, as a socket opened for it now would be."""
+        finished = payload.get("status") not in Ticket.ACTIVE
+        sockets = list(
+            self.by_ticket.pop(ticket_id, ()) if finished else self.by_ticket.get(ticket_id, ())
+        )
+        text = json.dumps({"type": "ticket", **payload})
+        frame = {"type": "websocket.send", "text": text}
+        for socket in sockets:
+            if finished:
+                await self._finish(socket, text)
+            else:
                 await self._write(socket, frame)
 
     async def _flush_forever(self) -> None:
@@ -132,6 +147,9 @@ class WaitingRoomHub:
             sockets = list(self.sockets.get(opd_id, ()))
             if not sockets or not changes:
                 continue
+            # Processes publish in the order their transactions end, not always in revision
+            # order: a frame lists its changes by revision (pages accept any order anyway).
+            changes.sort(key=lambda change: change[3] if len(change) > 3 else 0)
             frame = {
                 "type": "websocket.send",
                 "text": json.dumps({"type": "queue", "changes": changes}),
@@ -152,6 +170,13 @@ class WaitingRoomHub:
             self.frames_sent += 1
         except Exception:  # a socket closing under us: its disconnect removes it
             logger.debug("write to a closing waiting-room socket failed", exc_info=True)
+
+    async def _finish(self, socket: WaitingSocket, text: str) -> None:
+        try:
+            await socket.finish(text)
+            self.frames_sent += 1
+        except Exception:
+            logger.debug("could not finish a closing waiting-room socket", exc_info=True)
 
     async def stop(self) -> None:
         for task in self._tasks:

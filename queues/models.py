@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -104,6 +104,42 @@ class OpdHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class OpdRevision(models.Model):
+    """Per OPD: the revision of its waiting line, which grows by one with every ticket that
+    joins or leaves it (docs/waiting-room.md, "Revisions").
+
+    A change takes its revision in the transaction that makes it (``advance``), and the row
+    stays locked until that transaction ends: revisions are committed in order, without gaps,
+    and a snapshot read in one statement sees exactly the changes up to its revision. A row
+    of its own, so that saving an OPD in the admin can never write an old revision back.
+    """
+
+    opd = models.OneToOneField(Opd, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    revision = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.opd_id} at revision {self.revision}"
+
+    @classmethod
+    def advance(cls, opd_id: int, by: int = 1) -> int:
+        """Take the OPD's next ``by`` revisions; returns the last. Call it inside the
+        transaction that makes the changes, as late as possible (it locks the OPD's row)."""
+        if not connection.in_atomic_block:
+            raise RuntimeError("A revision is taken in the transaction that makes the change.")
+        with connection.cursor() as cursor:
+            cursor.execute(_ADVANCE_SQL, [opd_id, by])
+            row = cursor.fetchone()
+        return int(row[0])
+
+
+# PostgreSQL and SQLite (3.35+) alike: one statement, creating the row on the first change.
+_ADVANCE_SQL = """
+INSERT INTO queues_opdrevision (opd_id, revision) VALUES (%s, %s)
+ON CONFLICT (opd_id) DO UPDATE SET revision = queues_opdrevision.revision + excluded.revision
+RETURNING revision
+"""
 
 
 class OpdDay(models.Model):
@@ -274,6 +310,12 @@ class Ticket(PublicIdModel):
             models.Index(fields=["status", "offer_expires_at"], name="ticket_offer_deadline"),
             models.Index(fields=["status", "call_expires_at"], name="ticket_call_deadline"),
             models.Index(fields=["opd", "service_date"], name="ticket_opd_day"),
+            # The estimated wait reads an OPD's most recent consultations on every snapshot.
+            models.Index(
+                fields=["opd", "-consult_ended_at"],
+                condition=Q(status="completed"),
+                name="recent_consultations",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -291,6 +333,33 @@ class Ticket(PublicIdModel):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+class PresenceLease(models.Model):
+    """A waiting-room page's word that its patient is there, good until ``expires_at``.
+
+    One per open socket (``holder`` is the socket's random id) and one shared by the pages that
+    poll instead (``holder`` is ``"poll"``); heartbeats renew them. A socket that closes takes
+    its lease away; one whose web process died leaves it to expire. The patient is away once no
+    lease of the ticket is alive: at the last goodbye, or when the sweeper finds them all
+    expired (``queues.services.timers.mark_absent_patients``). In the database, not the cache:
+    it must survive the death of any process, and a cache that cannot be reached.
+    """
+
+    POLL = "poll"
+
+    ticket = models.ForeignKey("Ticket", on_delete=models.CASCADE, related_name="leases")
+    holder = models.CharField(max_length=32)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "holder"], name="one_lease_per_holder"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="lease_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} held by {self.holder} until {self.expires_at:%H:%M:%S}"
 
 
 class TicketEvent(models.Model):

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -20,7 +21,7 @@ from patients.models import Patient
 from providers.models import Doctor
 from queues import claims
 from queues.hours import opening_state
-from queues.models import DutyShift, Opd, Ticket
+from queues.models import DutyShift, Opd, OpdRevision, Ticket
 
 
 def active_ticket_of(patient: Patient, opd: Opd) -> Ticket | None:
@@ -110,19 +111,33 @@ def doctors_on_duty(opd_id: int) -> int:
     )
 
 
+# The estimate of a consultation's length (documented in docs/waiting-room.md).
+RECENT_CONSULTATIONS = 20  # the most recent consultations of the OPD that are looked at
+RECENT_WINDOW = timedelta(hours=3)  # ... and only those that ended this recently
+MIN_CONSULTATIONS = 3  # fewer: QUEUE_DEFAULT_CONSULT_SECONDS
+# A consultation under a minute is a call that did not happen (ended at once after a failed
+# connection); a run of them must not tell everyone behind that their turn is moments away.
+MIN_SECONDS_PER_PATIENT = 60
+
+
 def seconds_per_patient(opd_id: int, now: datetime | None = None) -> int:
-    """Median length of the OPD's consultations in the last three hours."""
+    """Median length of the OPD's most recent consultations (see the constants above)."""
     now = now or timezone.now()
-    recent = Ticket.objects.filter(
-        opd_id=opd_id,
-        status=Ticket.Status.COMPLETED,
-        consult_ended_at__gte=now - timedelta(hours=3),
-        consult_started_at__isnull=False,
-    ).values_list("consult_started_at", "consult_ended_at")[:200]
+    recent = (
+        Ticket.objects.filter(
+            opd_id=opd_id,
+            status=Ticket.Status.COMPLETED,
+            consult_ended_at__gte=now - RECENT_WINDOW,
+            consult_ended_at__lte=now,
+            consult_started_at__isnull=False,
+        )
+        .order_by("-consult_ended_at")
+        .values_list("consult_started_at", "consult_ended_at")[:RECENT_CONSULTATIONS]
+    )
     durations = [(end - start).total_seconds() for start, end in recent if end and start]
-    if len(durations) < 3:
+    if len(durations) < MIN_CONSULTATIONS:
         return int(settings.QUEUE_DEFAULT_CONSULT_SECONDS)
-    return max(60, int(statistics.median(durations)))
+    return max(MIN_SECONDS_PER_PATIENT, int(statistics.median(durations)))
 
 
 def estimated_wait_seconds(position: int | None, doctors: int, per_patient: int) -> int | None:
@@ -135,32 +150,73 @@ def waiting_count(opd_id: int) -> int:
     return Ticket.objects.filter(opd_id=opd_id, status=Ticket.Status.WAITING).count()
 
 
+def _count(queryset: QuerySet[Ticket]) -> Coalesce:
+    """``count(*)`` of ``queryset`` as a subquery of a larger statement."""
+    counted = queryset.order_by().values("opd_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _line_as_of_revision(ticket_id: int) -> dict[str, Any]:
+    """The ticket with its OPD's waiting count, the count ahead of it and the OPD's revision,
+    read in ONE statement: one database snapshot, so the figures are exactly those of the
+    changes up to that revision (see OpdRevision)."""
+    waiting = Ticket.objects.filter(opd_id=OuterRef("opd_id"), status=Ticket.Status.WAITING)
+    ahead = waiting.filter(
+        Q(priority__gt=OuterRef("priority"))
+        | Q(priority=OuterRef("priority"), seq__lt=OuterRef("seq"))
+    )
+    revision = OpdRevision.objects.filter(opd_id=OuterRef("opd_id")).values("revision")
+    row: dict[str, Any] = dict(
+        Ticket.objects.annotate(
+            waiting_now=_count(waiting),
+            ahead_now=_count(ahead),
+            revision_now=Coalesce(Subquery(revision), Value(0)),
+        )
+        .values(
+            "status",
+            "priority",
+            "seq",
+            "call_expires_at",
+            "missed_calls",
+            "waiting_now",
+            "ahead_now",
+            "revision_now",
+        )
+        .get(pk=ticket_id)
+    )
+    return row
+
+
 def snapshot(ticket: Ticket) -> dict[str, Any]:
     """Everything the waiting-room page shows, computed now from the database."""
-    position = position_of(ticket)
+    row = _line_as_of_revision(ticket.pk)
+    status, deadline = row["status"], row["call_expires_at"]
+    position = row["ahead_now"] + 1 if status == Ticket.Status.WAITING else None
     doctors = doctors_on_duty(ticket.opd_id)
     per_patient = seconds_per_patient(ticket.opd_id)
-    state = opening_state(ticket.opd, timezone.now())
+    now = timezone.now()
+    state = opening_state(ticket.opd, now)
     return {
         "type": "snapshot",
         "ticket": str(ticket.public_id),
         "token": ticket.token,
-        "status": ticket.status,
-        "key": list(ticket.key),
+        "status": status,
+        "key": [row["priority"], row["seq"]],
         "position": position,
-        "waiting": waiting_count(ticket.opd_id),
+        "waiting": row["waiting_now"],
+        "revision": row["revision_now"],
         "doctors_on_duty": doctors,
         "seconds_per_patient": per_patient,
         "estimated_wait_seconds": estimated_wait_seconds(position, doctors, per_patient),
-        "call_expires_at": ticket.call_expires_at.isoformat() if ticket.call_expires_at else None,
+        "call_expires_at": deadline.isoformat() if deadline else None,
         "call_seconds_left": (
-            max(0, int((ticket.call_expires_at - timezone.now()).total_seconds()))
-            if ticket.call_expires_at and ticket.status == Ticket.Status.CALLED
+            max(0, int((deadline - now).total_seconds()))
+            if deadline and status == Ticket.Status.CALLED
             else None
         ),
         "opd_open": state.is_open,
         "opens_at": state.next_opening.isoformat() if state.next_opening else None,
-        "missed_calls": ticket.missed_calls,
+        "missed_calls": row["missed_calls"],
     }
 
 

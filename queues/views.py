@@ -26,7 +26,7 @@ from queues import selectors
 from queues.api import refuse_oversized_upload
 from queues.forms import BookingForm
 from queues.hours import opening_state
-from queues.models import Attachment, Opd, Ticket
+from queues.models import Attachment, Opd, PresenceLease, Ticket
 from queues.services import duty, visits
 from queues.services.booking import book
 
@@ -81,7 +81,7 @@ def book_consultation(request: HttpRequest, account: User, member_id: str) -> Ht
 def waiting_room(request: HttpRequest, account: User, ticket_id: str) -> HttpResponse:
     ticket = selectors.ticket_for_account(account, ticket_id)
     if ticket.is_active:
-        visits.patient_present(ticket)
+        visits.hold_presence(ticket, PresenceLease.POLL)
     snapshot = selectors.snapshot(ticket)
     return render(
         request,

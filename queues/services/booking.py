@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from accounts.models import User
 from core.clock import IST
 from core.errors import Conflict, Invalid
-from notifications.services import queue_sms
 from patients.models import Patient
-from queues import broadcast, claims
+from queues import broadcast, claims, sms
 from queues.attachments import CheckedUpload
 from queues.hours import opening_state, opens_later_today
 from queues.models import Attachment, Opd, OpdDay, Ticket, TicketEvent
-from queues.selectors import active_ticket_of
+from queues.selectors import active_ticket_of, position_of
 from queues.services.dispatch import dispatch_after_commit
 
 
@@ -111,7 +111,7 @@ def book(
                 )
             day.tokens_issued += 1
             day.save(update_fields=["tokens_issued"])
-            ticket = Ticket.objects.create(
+            ticket = Ticket(
                 opd=opd,
                 patient=patient,
                 booked_by=account,
@@ -127,6 +127,11 @@ def book(
                 booked_at=now,
                 status_changed_at=now,
             )
+            # Booked this close to the front: the token's text also says the turn is near,
+            # and the timers do not send a second one.
+            near = (position_of(ticket) or 0) <= settings.QUEUE_POSITION_SMS_AT
+            ticket.position_sms_sent = near
+            ticket.save(force_insert=True)
             for upload in uploads or []:
                 Attachment.objects.create(
                     ticket=ticket,
@@ -139,7 +144,7 @@ def book(
             TicketEvent.objects.create(
                 ticket=ticket, kind=TicketEvent.Kind.BOOKED, at=now, actor=account
             )
-            _send_token_sms(account, ticket)
+            sms.send(ticket, partial(sms.token_booked, near=near))
             broadcast.queue_changed(opd.pk, joined=[ticket.key])
     except IntegrityError as exc:  # a parallel booking for the same patient won the race
         existing = active_ticket_of(patient, opd)
@@ -157,14 +162,3 @@ def _already_booked(existing: Ticket) -> Conflict:
         code="already_booked",
         extra={"token": existing.token, "ticket": str(existing.public_id)},
     )
-
-
-def _send_token_sms(account: User, ticket: Ticket) -> None:
-    if not account.mobile:
-        return
-    with override(account.preferred_language or "en"):
-        body = _(
-            "eSanjeevani: token %(token)s for %(opd)s. Open the waiting room from your account; "
-            "we will send an SMS when your turn is near."
-        ) % {"token": ticket.token, "opd": ticket.opd.display_name}
-    queue_sms(to=account.mobile, body=body)

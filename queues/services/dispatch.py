@@ -155,8 +155,15 @@ WITH duty AS (
 ), presence AS (
     UPDATE queues_doctorpresence SET last_assigned_at = %(now)s
     WHERE doctor_id = %(doctor)s AND EXISTS (SELECT 1 FROM offered)
+), revision AS (
+    -- The patient left the waiting line: the OPD's next revision, in this same statement
+    -- (see OpdRevision).
+    INSERT INTO queues_opdrevision (opd_id, revision) SELECT opd_id, 1 FROM offered
+    ON CONFLICT (opd_id) DO UPDATE SET revision = queues_opdrevision.revision + 1
+    RETURNING revision
 )
-SELECT (SELECT count(*) FROM head), o.id, o.opd_id, o.priority, o.seq, o.public_id
+SELECT (SELECT count(*) FROM head), o.id, o.opd_id, o.priority, o.seq, o.public_id,
+    (SELECT revision FROM revision)
 FROM (SELECT 1) AS one LEFT JOIN offered AS o ON true
 """
 
@@ -180,7 +187,7 @@ def _claim_head(doctor: Doctor, now: datetime) -> Ticket | object | None:
     scope = transaction.atomic() if connection.in_atomic_block else nullcontext()
     with scope, connection.cursor() as cursor:
         cursor.execute(_CLAIM_HEAD_SQL, params)
-        heads, ticket_id, opd_id, priority, seq, public_id = cursor.fetchone()
+        heads, ticket_id, opd_id, priority, seq, public_id, revision = cursor.fetchone()
         if not heads:
             return None
         if ticket_id is None:
@@ -197,13 +204,13 @@ def _claim_head(doctor: Doctor, now: datetime) -> Ticket | object | None:
         # The other fields load on first use, as for any deferred field.
         names = [f.attname for f in Ticket._meta.concrete_fields if f.attname in known]
         ticket = Ticket.from_db("default", names, [known[name] for name in names])
-        _announce_offer(ticket, doctor)
+        _announce_offer(ticket, doctor, revision=revision)
     return ticket
 
 
-def _announce_offer(ticket: Ticket, doctor: Doctor) -> None:
+def _announce_offer(ticket: Ticket, doctor: Doctor, *, revision: int | None = None) -> None:
     with broadcast.together():
-        broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
+        broadcast.queue_changed(ticket.opd_id, left=[ticket.key], revision=revision)
         broadcast.ticket_changed(ticket, {"status": Ticket.Status.OFFERED})
         broadcast.doctor_event(doctor.pk, {"event": "offer", "ticket": str(ticket.public_id)})
 
@@ -290,12 +297,15 @@ def free_doctors(opd_ids: Collection[int] | None, now: datetime) -> list[policy.
 def dispatch(
     *, opd_ids: Collection[int] | None = None, now: datetime | None = None
 ) -> list[Ticket]:
-    """Give every free doctor (fairest first) their next patient."""
-    now = now or timezone.now()
+    """Give every free doctor (fairest first) their next patient.
+
+    Consoles are judged alive against ``now`` (a sweep's clock); each offer is made and
+    stamped at its own moment, after the read that found its doctor free, so it never reads
+    as made before the doctor's previous patient was let go."""
     offers: list[Ticket] = []
-    for free in policy.fair_order(free_doctors(opd_ids, now)):
+    for free in policy.fair_order(free_doctors(opd_ids, now or timezone.now())):
         doctor = Doctor.objects.get(pk=free.doctor_id)
-        ticket = claim_next_ticket(doctor, now=now)
+        ticket = claim_next_ticket(doctor)
         if ticket is not None:
             offers.append(ticket)
     return offers

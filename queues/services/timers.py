@@ -3,6 +3,11 @@
 ``sweep()`` is idempotent (every change is a compare-and-set), so it is safe to run in several
 processes; a short cache lease keeps it to about one sweeper at a time (see
 ``queues.sweeper``). Tests call it with a controlled clock.
+
+Two clocks: deadlines are judged against the sweep's ``now``, taken once when it starts, but
+each change is stamped when it is written (``_stamp()``). A sweep takes time, and meanwhile
+doctors act: an offer stamped with the sweep's clock could read as made before the doctor's
+previous patient was completed, as if the doctor had held two patients at once.
 """
 
 from __future__ import annotations
@@ -12,17 +17,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from core.clock import IST
-from notifications.services import queue_sms
 from providers.models import Doctor
-from queues import broadcast
+from queues import broadcast, sms
 from queues.hours import opening_state
-from queues.models import DoctorPresence, DutyShift, Opd, Ticket, TicketEvent
+from queues.models import DoctorPresence, DutyShift, Opd, PresenceLease, Ticket, TicketEvent
 from queues.services.dispatch import dispatch
 from queues.services.duty import go_off_duty
 
@@ -33,11 +35,17 @@ class SweepReport:
     calls_missed: int = 0
     no_shows: int = 0
     doctors_lost: int = 0
+    patients_away: int = 0
     patients_left: int = 0
     closed: int = 0
     position_sms: int = 0
     offers: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+def _stamp() -> datetime:
+    """When a timer's change happens (see the module's docstring)."""
+    return timezone.now()
 
 
 def sweep(*, now: datetime | None = None) -> SweepReport:
@@ -46,6 +54,7 @@ def sweep(*, now: datetime | None = None) -> SweepReport:
     report.offers_expired = expire_offers(now)
     report.calls_missed, report.no_shows = expire_calls(now)
     report.doctors_lost = drop_lost_doctors(now)
+    report.patients_away = mark_absent_patients(now)
     report.patients_left = drop_absent_patients(now)
     report.closed = close_finished_days(now)
     report.position_sms = send_turn_near_sms(now)
@@ -61,13 +70,14 @@ def expire_offers(now: datetime) -> int:
     ).select_related("opd"):
         with transaction.atomic():
             doctor_id = ticket.doctor_id
+            at = _stamp()
             back = Ticket.objects.filter(
                 pk=ticket.pk, status=Ticket.Status.OFFERED, offer_expires_at__lte=now
             ).update(
                 status=Ticket.Status.WAITING,
                 doctor=None,
                 offer_expires_at=None,
-                status_changed_at=now,
+                status_changed_at=at,
             )
             if not back:
                 continue
@@ -75,7 +85,7 @@ def expire_offers(now: datetime) -> int:
             if doctor_id is not None:
                 DoctorPresence.objects.filter(doctor_id=doctor_id).update(paused=True)
             TicketEvent.objects.create(
-                ticket=ticket, kind=TicketEvent.Kind.OFFER_EXPIRED, at=now, doctor_id=doctor_id
+                ticket=ticket, kind=TicketEvent.Kind.OFFER_EXPIRED, at=at, doctor_id=doctor_id
             )
             broadcast.queue_changed(ticket.opd_id, joined=[ticket.key])
             broadcast.ticket_changed(ticket, {"status": Ticket.Status.WAITING})
@@ -94,6 +104,7 @@ def expire_calls(now: datetime) -> tuple[int, int]:
     ).select_related("opd"):
         with transaction.atomic():
             doctor_id = ticket.doctor_id
+            at = _stamp()
             if ticket.missed_calls == 0:
                 # Before everyone of the same priority still in play, so the new key is unique.
                 head = Ticket.objects.filter(
@@ -108,14 +119,14 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                     call_expires_at=None,
                     missed_calls=1,
                     seq=new_seq,
-                    status_changed_at=now,
+                    status_changed_at=at,
                 )
                 if not changed:
                     continue
                 missed += 1
                 broadcast.call_closed(ticket.pk, Ticket.Status.WAITING)
                 TicketEvent.objects.create(
-                    ticket=ticket, kind=TicketEvent.Kind.CALL_MISSED, at=now, doctor_id=doctor_id
+                    ticket=ticket, kind=TicketEvent.Kind.CALL_MISSED, at=at, doctor_id=doctor_id
                 )
                 new_key = (ticket.priority, new_seq)
                 broadcast.queue_changed(ticket.opd_id, joined=[new_key])
@@ -134,14 +145,14 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                     status=Ticket.Status.NO_SHOW,
                     doctor=None,
                     call_expires_at=None,
-                    status_changed_at=now,
+                    status_changed_at=at,
                 )
                 if not changed:
                     continue
                 no_show += 1
                 broadcast.call_closed(ticket.pk, Ticket.Status.NO_SHOW)
                 TicketEvent.objects.create(
-                    ticket=ticket, kind=TicketEvent.Kind.NO_SHOW, at=now, doctor_id=doctor_id
+                    ticket=ticket, kind=TicketEvent.Kind.NO_SHOW, at=at, doctor_id=doctor_id
                 )
                 broadcast.ticket_changed(ticket, {"status": Ticket.Status.NO_SHOW})
             if doctor_id:
@@ -162,8 +173,29 @@ def drop_lost_doctors(now: datetime) -> int:
     count = 0
     for doctor in lost:
         # Going off duty everywhere returns the patients the doctor was offered or had called.
-        go_off_duty(doctor, reason=DutyShift.EndReason.DISCONNECTED, now=now)
+        go_off_duty(doctor, reason=DutyShift.EndReason.DISCONNECTED, now=_stamp())
         count += 1
+    return count
+
+
+def mark_absent_patients(now: datetime) -> int:
+    """Patients whose every page stopped renewing its presence lease without saying goodbye (a
+    web process killed or stopped, a network gone): away since their last lease lapsed, so
+    they are not offered to doctors, and the grace period runs from then."""
+    lapsed = PresenceLease.objects.filter(expires_at__lte=now)
+    last_lapse = dict(
+        lapsed.values("ticket_id").annotate(last=Max("expires_at")).values_list("ticket_id", "last")
+    )
+    alive = PresenceLease.objects.filter(ticket=OuterRef("pk"), expires_at__gt=now)
+    count = 0
+    for ticket_id, since in last_lapse.items():
+        # One statement: a page that renewed its lease meanwhile keeps its patient present.
+        count += (
+            Ticket.objects.filter(pk=ticket_id, patient_away_since=None, status__in=Ticket.ACTIVE)
+            .exclude(Exists(alive))
+            .update(patient_away_since=since)
+        )
+    lapsed.filter(ticket_id__in=list(last_lapse)).delete()  # a renewed lease is not lapsed
     return count
 
 
@@ -178,13 +210,15 @@ def drop_absent_patients(now: datetime) -> int:
         if not opening_state(ticket.opd, now).is_open:
             continue
         with transaction.atomic():
+            at = _stamp()
             gone = Ticket.objects.filter(
                 pk=ticket.pk, status=Ticket.Status.WAITING, patient_away_since__lte=stale
-            ).update(status=Ticket.Status.LEFT, status_changed_at=now)
+            ).update(status=Ticket.Status.LEFT, status_changed_at=at)
             if gone:
                 count += 1
-                TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.LEFT, at=now)
+                TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.LEFT, at=at)
                 broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
+                broadcast.ticket_changed(ticket, {"status": Ticket.Status.LEFT})
     return count
 
 
@@ -202,26 +236,27 @@ def close_finished_days(now: datetime) -> int:
         if state.is_open:
             continue
         finished = Ticket.objects.filter(opd=opd, status=Ticket.Status.WAITING).select_related(
-            "booked_by", "opd"
+            "booked_by", "opd", "patient"
         )
         if state.next_opening is not None:
             finished = finished.filter(service_date__lt=state.next_opening.astimezone(IST).date())
         for ticket in finished:
-            count += _close(ticket, now)
+            count += _close(ticket)
     return count
 
 
-def _close(ticket: Ticket, now: datetime) -> int:
+def _close(ticket: Ticket) -> int:
     with transaction.atomic():
+        at = _stamp()
         closed = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.WAITING).update(
-            status=Ticket.Status.CANCELLED, status_changed_at=now
+            status=Ticket.Status.CANCELLED, status_changed_at=at
         )
         if not closed:
             return 0
-        TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CLOSED, at=now)
+        TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CLOSED, at=at)
         broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
         broadcast.ticket_changed(ticket, {"status": Ticket.Status.CANCELLED, "reason": "closed"})
-        _sms(ticket, closed_message=True)
+        sms.send(ticket, sms.closed_for_the_day)
     return 1
 
 
@@ -238,7 +273,7 @@ def send_turn_near_sms(now: datetime) -> int:
         head = list(
             Ticket.objects.filter(opd_id=opd_id, status=Ticket.Status.WAITING)
             .order_by("-priority", "seq")
-            .select_related("booked_by", "opd")[:limit]
+            .select_related("booked_by", "opd", "patient")[:limit]
         )
         for ticket in head:
             if ticket.position_sms_sent:
@@ -249,23 +284,5 @@ def send_turn_near_sms(now: datetime) -> int:
                 )
                 if marked:
                     count += 1
-                    _sms(ticket, closed_message=False)
+                    sms.send(ticket, sms.turn_near)
     return count
-
-
-def _sms(ticket: Ticket, *, closed_message: bool) -> None:
-    account = ticket.booked_by
-    if not account.mobile:
-        return
-    with override(account.preferred_language or "en"):
-        if closed_message:
-            body = _(
-                "eSanjeevani: the OPD has closed for today and token %(token)s could not be "
-                "seen. Please book again on the next working day."
-            ) % {"token": ticket.token}
-        else:
-            body = _(
-                "eSanjeevani: your turn is near (token %(token)s). Please open the waiting room "
-                "now and keep it open."
-            ) % {"token": ticket.token}
-    queue_sms(to=account.mobile, body=body)

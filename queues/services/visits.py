@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,10 +14,8 @@ from accounts.models import User
 from core.errors import Conflict
 from providers.models import Doctor
 from queues import broadcast
-from queues.models import Ticket, TicketEvent
+from queues.models import PresenceLease, Ticket, TicketEvent
 from queues.services.dispatch import dispatch_after_commit
-
-SOCKET_COUNT_TTL_SECONDS = 24 * 60 * 60
 
 SKIP_REASONS = {
     "other_speciality": gettext_lazy("Needs another speciality"),
@@ -217,28 +215,23 @@ def patient_away(ticket: Ticket, *, now: datetime | None = None) -> None:
     )
 
 
-def _sockets_key(ticket: Ticket) -> str:
-    return f"waiting-sockets:{ticket.pk}"
-
-
-def patient_socket_opened(ticket: Ticket) -> None:
-    """Count the ticket's open waiting-room sockets (several tabs, or a reconnect that lands
-    before the old socket's close): the patient is away only when the last one closes."""
-    key = _sockets_key(ticket)
-    cache.add(key, 0, timeout=SOCKET_COUNT_TTL_SECONDS)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=SOCKET_COUNT_TTL_SECONDS)
+def hold_presence(ticket: Ticket, holder: str, *, now: datetime | None = None) -> None:
+    """A page of the ticket is open (a socket that opened or sent its heartbeat, or a poll):
+    take or renew its lease, and the patient is present (see ``PresenceLease``)."""
+    expires = (now or timezone.now()) + timedelta(seconds=settings.QUEUE_PATIENT_LEASE_SECONDS)
+    PresenceLease.objects.bulk_create(
+        [PresenceLease(ticket_id=ticket.pk, holder=holder, expires_at=expires)],
+        update_conflicts=True,
+        unique_fields=["ticket", "holder"],
+        update_fields=["expires_at"],
+    )
     patient_present(ticket)
 
 
-def patient_socket_closed(ticket: Ticket) -> None:
-    key = _sockets_key(ticket)
-    try:
-        remaining = cache.decr(key)
-    except ValueError:  # unknown count (e.g. the cache was cleared): assume it was the last
-        remaining = 0
-    if remaining <= 0:
-        cache.delete(key)
-        patient_away(ticket)
+def release_presence(ticket: Ticket, holder: str, *, now: datetime | None = None) -> None:
+    """A socket closed: its lease goes; the patient is away if no other page is alive (other
+    tabs, or a reconnect that landed before this close)."""
+    now = now or timezone.now()
+    PresenceLease.objects.filter(ticket_id=ticket.pk, holder=holder).delete()
+    if not PresenceLease.objects.filter(ticket_id=ticket.pk, expires_at__gt=now).exists():
+        patient_away(ticket, now=now)

@@ -1,5 +1,6 @@
 // The doctor's console: a socket says when something changed; the panel is re-rendered by the
-// server (one renderer, translated there). Forms work without JavaScript too.
+// server (one renderer, translated there). Forms work without JavaScript too. The console
+// counts nothing itself (no `queue` frames): every panel is read whole from the server.
 
 import { LiveSocket, csrfToken } from "./live-socket.js";
 
@@ -11,6 +12,7 @@ const FALLBACK_MS = 5000;
 
 let fallbackTimer = null;
 let refreshing = null;
+let refreshAgain = false;
 let audio = null;
 // What the doctor has typed or ticked but not yet sent survives a live refresh of the panel.
 const edits = new Map();
@@ -20,8 +22,13 @@ function setConnection(text) {
   if (node) node.textContent = text;
 }
 
+// One read at a time; news that arrives during a read may be newer than what the read sees,
+// so it asks for one more read after it (never lost, never more than one waiting).
 async function refreshPanel() {
-  if (refreshing) return refreshing;
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
   refreshing = (async () => {
     try {
       const response = await fetch(root.dataset.panelUrl, { credentials: "same-origin" });
@@ -40,6 +47,10 @@ async function refreshPanel() {
       }
     } finally {
       refreshing = null;
+      if (refreshAgain) {
+        refreshAgain = false;
+        refreshPanel();
+      }
     }
   })();
   return refreshing;

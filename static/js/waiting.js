@@ -1,11 +1,13 @@
 // The waiting room: live position over a WebSocket, with a polling fallback.
 //
 // The server broadcasts each queue change once per OPD as the keys ([priority, seq]) of tickets
-// that joined or left; this page works out its own position from them and asks for a full
-// snapshot now and then to stay exact. Protocol: docs/waiting-room.md.
+// that joined or left, with the OPD's revision; this page works out its own position from them
+// (queue-line.js counts each change once) and asks for a full snapshot now and then to stay
+// exact. Protocol: docs/waiting-room.md.
 
 import { LiveSocket, csrfToken } from "./live-socket.js";
 import { followOutcome } from "./visit-outcome.js";
+import { QueueLine } from "./queue-line.js";
 
 const root = document.querySelector("[data-waiting-room]");
 const strings = JSON.parse(document.getElementById("waiting-strings")?.textContent || "{}");
@@ -23,13 +25,14 @@ const PING_MS = 20000;
 const PONG_TIMEOUT_MS = 10000;
 const RESYNC_MS = 30000;
 const POLL_MS = 5000;
+// Changes from several web processes may arrive out of order, in frames up to 0.5 s apart: a
+// revision still missing after this long was lost, and a snapshot repairs it.
+const GAP_MS = 3000;
 
 const $ = (selector) => document.querySelector(selector);
+const line = new QueueLine();
 const state = {
   status: null,
-  key: null,
-  position: null,
-  waiting: 0,
   doctors: 0,
   perPatient: 360,
   callDeadline: null,
@@ -39,6 +42,7 @@ let socket = null;
 let resyncTimer = null;
 let pollTimer = null;
 let countdownTimer = null;
+let gapTimer = null;
 let audio = null;
 let answered = false; // CALL NOW pressed on this page: go to the call once it starts
 
@@ -48,10 +52,10 @@ function setText(selector, text) {
 }
 
 function etaText() {
-  if (state.position === null || state.doctors === 0) {
+  if (line.position === null || state.doctors === 0) {
     return i18n.gettext("when a doctor comes on duty");
   }
-  const seconds = Math.ceil(state.position / state.doctors) * state.perPatient;
+  const seconds = Math.ceil(line.position / state.doctors) * state.perPatient;
   if (seconds < 60) return i18n.gettext("less than a minute");
   const minutes = Math.ceil(seconds / 60);
   const phrase = i18n.ngettext("about %(minutes)s minute", "about %(minutes)s minutes", minutes);
@@ -62,8 +66,8 @@ function render() {
   const active = !FINAL.has(state.status);
   const facts = $(".queue-facts");
   if (facts) facts.hidden = !active || state.status !== "waiting";
-  setText("[data-position]", state.position ?? "–");
-  setText("[data-waiting]", state.waiting);
+  setText("[data-position]", line.position ?? "–");
+  setText("[data-waiting]", line.waiting);
   setText("[data-doctors]", state.doctors);
   setText("[data-eta]", etaText());
   if (strings[state.status]) setText("[data-status-text]", strings[state.status]);
@@ -94,9 +98,7 @@ function startCountdown() {
 function applySnapshot(snapshot) {
   const was = state.status;
   state.status = snapshot.status;
-  state.key = snapshot.key;
-  state.position = snapshot.position;
-  state.waiting = snapshot.waiting;
+  line.snapshot(snapshot);
   state.doctors = snapshot.doctors_on_duty;
   state.perPatient = snapshot.seconds_per_patient;
   if (snapshot.call_seconds_left !== null && snapshot.call_seconds_left !== undefined) {
@@ -107,25 +109,22 @@ function applySnapshot(snapshot) {
   if (FINAL.has(state.status)) stop();
 }
 
-function ahead(priority, seq) {
-  const [myPriority, mySeq] = state.key;
-  return priority > myPriority || (priority === myPriority && seq < mySeq);
-}
-
 function applyChanges(changes) {
-  if (state.status !== "waiting" || !state.key) return;
-  for (const [op, priority, seq] of changes) {
-    const delta = op === "+" ? 1 : -1;
-    state.waiting = Math.max(0, state.waiting + delta);
-    if (ahead(priority, seq)) state.position = Math.max(1, (state.position ?? 1) + delta);
-  }
+  line.receive(changes);
   render();
+  if (line.hasGap() && !gapTimer) {
+    gapTimer = setTimeout(() => {
+      gapTimer = null;
+      if (line.hasGap()) resync();
+    }, GAP_MS);
+  }
 }
 
 function applyTicket(update) {
   const was = state.status;
-  if (update.key) state.key = update.key;
+  if (update.key) line.key = update.key;
   if (update.status) state.status = update.status;
+  if (update.status && update.status !== "waiting") line.position = null;
   if (update.call_seconds_left !== undefined) {
     state.callDeadline = Date.now() + update.call_seconds_left * 1000;
   }
@@ -185,7 +184,12 @@ function onMessage(message) {
       applyTicket(message);
       break;
     case "error":
-      console.warn("waiting room:", message.code, message.message);
+      // A resync sooner than the server allows: ask again when it says.
+      if (message.code === "rate_limited" && message.retry_after) {
+        setTimeout(resync, message.retry_after * 1000);
+      } else {
+        console.warn("waiting room:", message.code, message.message);
+      }
       break;
     default:
       break;
@@ -199,8 +203,6 @@ function connect() {
     onOpen() {
       stopPolling();
       setText("[data-connection]", strings.live);
-      // A change may have crossed the first snapshot: check once more shortly after.
-      setTimeout(resync, 3000);
       clearInterval(resyncTimer);
       resyncTimer = setInterval(resync, RESYNC_MS + Math.random() * 5000);
     },

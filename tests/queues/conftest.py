@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import time
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -12,6 +13,7 @@ from queues.models import DoctorPresence, Opd, OpdHours
 from queues.services import duty
 from queues.services.dispatch import forget_cached_hours
 from tests.factories import DoctorFactory, PatientFactory, StaffFactory, state
+from tests.queues.web_processes import OpenSocket, TwoWebProcesses, socket_opener, two_web_processes
 
 ALL_DAY = (time(0, 0), time.max)
 
@@ -64,3 +66,17 @@ def admin_of():
         return StaffFactory(role=Role.STATE_ADMIN, state=state(code))
 
     return make
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[TwoWebProcesses]:
+    """Two Daphne processes A and B on the test database and Redis (started by the test)."""
+    with two_web_processes(tmp_path) as pair:
+        yield pair  # stopped before pytest-django flushes the database
+
+
+@pytest.fixture
+def open_socket(web: TwoWebProcesses) -> Iterator[OpenSocket]:
+    """``open_socket(process, path, cookie)``; every socket is closed at the end of the test."""
+    with socket_opener(web) as open_:
+        yield open_

@@ -216,12 +216,16 @@ def test_a_patient_can_cancel(opd, queue, run):
 
 def test_the_turn_near_sms_is_sent_once_at_position_three(opd, queue, run, sms_outbox):
     tickets = queue(5)
+    # The first three were booked within three of the front: their one text said so.
+    assert [("turn is near:" in m.body) for m in sms_outbox] == [True] * 3 + [False] * 2
     sms_outbox.clear()
     run(sweep)
+    assert sms_outbox == []
+    run(visits.cancel_ticket, tickets[0].booked_by, fresh(tickets[0]))  # the fourth is third
     run(sweep)
-    told = {m.to for m in sms_outbox}
-    assert told == {t.booked_by.mobile for t in tickets[:3]}
-    assert all("turn is near" in m.body for m in sms_outbox)
+    run(sweep)
+    assert [m.to for m in sms_outbox] == [tickets[3].booked_by.mobile]
+    assert "turn of" in sms_outbox[0].body
 
 
 def test_fair_sharing_between_two_free_doctors(opd, queue, on_duty, run):
@@ -249,3 +253,53 @@ def test_a_patient_back_from_a_missed_call_gets_a_place_of_their_own(opd, queue,
     keys = [(t.priority, t.seq) for t in Ticket.objects.filter(opd=opd, status__in=Ticket.ACTIVE)]
     assert len(keys) == len(set(keys))
     assert position_of(fresh(third)) == 1
+
+
+RELEASES = {
+    TicketEvent.Kind.COMPLETED,
+    TicketEvent.Kind.SKIPPED,
+    TicketEvent.Kind.OFFER_EXPIRED,
+    TicketEvent.Kind.DOCTOR_LOST,
+    TicketEvent.Kind.CALL_MISSED,
+    TicketEvent.Kind.NO_SHOW,
+    TicketEvent.Kind.CANCELLED,
+}
+
+
+def assert_one_patient_at_a_time(doctor) -> None:
+    """Read in time order, a doctor's events never show two patients held at once."""
+    holding = None
+    events = TicketEvent.objects.filter(doctor=doctor).order_by("at", "id")
+    story = [(e.at.isoformat(), e.kind, e.ticket_id) for e in events]
+    for event in events:
+        if event.kind == TicketEvent.Kind.OFFERED:
+            assert holding is None, f"offered {event.ticket_id} while holding {holding}: {story}"
+            holding = event.ticket_id
+        elif event.kind in RELEASES and event.ticket_id == holding:
+            holding = None
+
+
+def test_a_sweep_stamps_each_event_when_it_happens(opd, queue, on_duty, run):
+    """A sweep's clock is read when it starts; a doctor who completes a consultation while it
+    runs is offered the next patient by it, and that offer must not read as made earlier."""
+    first, second, _ = queue()
+    doctor = run(on_duty, opd)
+    run(visits.accept_offer, doctor, fresh(first))
+    run(visits.answer_call, first.patient.account, fresh(first))
+    sweep_started = timezone.now()
+    visits.end_consultation(doctor, fresh(first))  # its own dispatch has not run yet
+    run(sweep, now=sweep_started)
+    assert fresh(second).doctor == doctor
+    assert_one_patient_at_a_time(doctor)
+
+
+def test_events_of_a_doctor_lost_by_a_sweep_follow_the_doctors_own(opd, queue, on_duty, run):
+    first, *_ = queue()
+    doctor = run(on_duty, opd)
+    offered = TicketEvent.objects.get(ticket=first, kind=TicketEvent.Kind.OFFERED)
+    # A sweep whose clock says the console is long silent, read before the offer was written.
+    DoctorPresence.objects.update(console_seen_at=offered.at - timedelta(seconds=60))
+    run(sweep, now=offered.at - timedelta(milliseconds=5))
+    lost = TicketEvent.objects.get(ticket=first, kind=TicketEvent.Kind.DOCTOR_LOST)
+    assert lost.at > offered.at
+    assert_one_patient_at_a_time(doctor)

@@ -3,71 +3,33 @@ auth, routing, consumers) with the Redis channel layer."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any
 
 import pytest
 import redis
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.testing import WebsocketCommunicator
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
-from esanjeevani.asgi import application
 from queues.models import DoctorPresence, Ticket
 from queues.services import duty, visits
-from queues.services.booking import book
 from tests.factories import DoctorFactory, PatientFactory
 from tests.queues.conftest import make_opd
-from tests.sessions import session_cookie as signed_in
+from tests.queues.sockets import (
+    HOST,
+    ORIGIN,
+    booked,
+    closed_with,
+    receive,
+    run,
+    session_cookie,
+    socket,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-HOST = (b"host", b"127.0.0.1:8000")  # a browser's socket names its host; the origin must match
-
-
-def session_cookie(user: User) -> tuple[bytes, bytes]:
-    return (b"cookie", signed_in(user).encode())
-
-
-def socket(path: str, cookie=None, origin=ORIGIN) -> WebsocketCommunicator:
-    """``cookie`` from ``session_cookie(user)``, made before entering the event loop."""
-    headers = [HOST, origin] + ([cookie] if cookie else [])
-    return WebsocketCommunicator(application, path, headers=headers)
-
-
-async def receive(comm: WebsocketCommunicator, kind: str, timeout: float = 3) -> dict[str, Any]:
-    """The next frame of ``kind`` (other kinds are skipped)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        left = deadline - asyncio.get_running_loop().time()
-        if left <= 0:
-            raise AssertionError(f"no {kind!r} frame within {timeout}s")
-        message = await comm.receive_from(timeout=left)
-        frame = json.loads(message)
-        if frame["type"] == kind:
-            return frame
-
-
-async def closed_with(comm: WebsocketCommunicator) -> int:
-    output = await comm.receive_output(timeout=3)
-    while output["type"] != "websocket.close":
-        output = await comm.receive_output(timeout=3)
-    return int(output.get("code", 1000))
-
-
-def booked(opd, patient=None) -> Ticket:
-    patient = patient or PatientFactory()
-    with transaction.atomic():
-        return book(account=patient.account, patient=patient, opd=opd, complaint="Fever")
-
-
-def run(scenario):
-    async_to_sync(scenario)()
+# Other apps' socket tests import these helpers from here (they live in tests/queues/sockets.py).
+__all__ = ["HOST", "ORIGIN", "booked", "closed_with", "receive", "run", "session_cookie", "socket"]
 
 
 def test_a_patient_gets_their_position_on_connect():
@@ -187,10 +149,10 @@ def test_queue_changes_arrive_as_keys_each_page_applies_itself():
     async def scenario():
         comm = socket(f"/ws/waiting/{ticket.public_id}/", cookie)
         await comm.connect()
-        await receive(comm, "snapshot")
+        revision = (await receive(comm, "snapshot"))["revision"]
         await sync_to_async(visits.cancel_ticket)(account, first)
         frame = await receive(comm, "queue")
-        assert frame["changes"] == [["-", first.priority, first.seq]]
+        assert frame["changes"] == [["-", first.priority, first.seq, revision + 1]]
         await comm.disconnect()
 
     run(scenario)

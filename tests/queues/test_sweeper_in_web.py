@@ -22,7 +22,7 @@ from queues.services.booking import book
 from tests.e2e.processes import answers_http, free_port
 from tests.factories import DoctorFactory, PatientFactory
 from tests.queues.conftest import make_opd
-from tests.queues.test_two_processes import WebProcess, web_environment
+from tests.queues.web_processes import WebProcess, web_environment
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -15,7 +15,7 @@ def declared_at_booking(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("queues", "0002_opds"),
+        ("queues", "0005_presence_lease"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
