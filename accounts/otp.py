@@ -120,6 +120,7 @@ def request_code(*, mobile: str, client_address: str) -> OtpChallenge:
                 "minutes. Do not share it with anyone."
             )
             % {"code": code, "minutes": settings.OTP_TTL_SECONDS // 60},
+            required=True,  # no broker, no code: the request fails (503) and nothing is kept
         )
     return challenge
 

@@ -5,7 +5,9 @@ Two paths:
 - ``notify()`` stores the message (idempotency key, rendered body) and delivers it exactly
   once through Celery, with retries and a record of every attempt: e-prescriptions, reminders.
 - ``queue_sms()`` sends at once and stores nothing: one-time sign-in codes must never reach the
-  database, and waiting-room news is worthless a few minutes later.
+  database, and waiting-room news is worthless a few minutes later. A code is handed to the
+  broker inside the request's transaction (no broker, no code, a 503); news after the commit,
+  best-effort.
 """
 
 from __future__ import annotations
@@ -29,11 +31,22 @@ if TYPE_CHECKING:
 PRESCRIPTION_READY = "prescription-ready"
 
 
-def queue_sms(*, to: str, body: str) -> str:
-    """Send an SMS once the current transaction commits; returns the message reference.
-    Nothing is stored: use it for one-time codes and other short-lived news."""
+def queue_sms(*, to: str, body: str, required: bool = False) -> str:
+    """Hand an SMS to the broker; returns the message reference. Nothing is stored: use it for
+    one-time codes and other short-lived news.
+
+    - News (the default) goes once the caller's transaction commits, best-effort: with the
+      broker unreachable it is lost (and logged), and the change it announced stands.
+    - ``required=True`` (a sign-in code) is handed over at once, inside the caller's
+      transaction: an unreachable broker fails the request (503) and rolls back what it wrote,
+      so nobody is told a code is on its way that never will be. Call it last in the
+      transaction.
+    """
     reference = uuid.uuid4().hex
-    transaction.on_commit(lambda: send_sms.delay(to, body, reference))
+    if required:
+        send_sms.delay(to, body, reference)
+    else:
+        transaction.on_commit(lambda: send_sms.delay(to, body, reference), robust=True)
     return reference
 
 
