@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from notifications import delivery
@@ -49,7 +50,10 @@ def deliver_notification(self: Any, notification_id: int) -> None:
     result = delivery.deliver(notification_id)
     if result.retry_at is not None:
         countdown = max((result.retry_at - timezone.now()).total_seconds(), 0.0)
-        raise self.retry(countdown=countdown)
+        if countdown <= settings.CELERY_MAX_RETRY_COUNTDOWN:
+            raise self.retry(countdown=countdown)
+        # A longer wait is the every-minute sweep's (retry_due_notifications): a message held
+        # past the broker's visibility timeout would be handed to a second worker too.
 
 
 @shared_task(ignore_result=True)

@@ -75,11 +75,8 @@ def celery_broker(url: str, *, eager: bool = False) -> Iterator[None]:
 
 
 def _forget_producers() -> None:
-    # Producers and connections are pooled per broker: drop the pools made for the old one.
-    for pool in (celery_app.amqp._producer_pool, celery_app._pool):
-        if pool is not None:
-            with contextlib.suppress(Exception):
-                pool.force_close_all()
+    # The app keeps its producer and connection pools for the broker it first used: forget them
+    # (kombu keeps them per broker URL, and hands them back when that broker is used again).
     celery_app.amqp._producer_pool = None
     celery_app._pool = None
 

@@ -57,3 +57,45 @@ def test_the_worker_survives_redis_going_away_with_a_task_in_flight(tmp_path: Pa
     finally:
         worker.stop()
         redis.stop()
+
+
+# The kill below leaves the task taken and never acknowledged: the broker hands it to another
+# worker once the visibility timeout has passed (kombu's default is an hour).
+VISIBILITY_SECONDS = 6
+REDELIVERED_WITHIN_SECONDS = 30.0
+
+
+def test_a_task_held_by_a_killed_worker_runs_again_after_the_visibility_timeout(tmp_path: Path):
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    env = worker_env(
+        broker_url=redis.url,
+        database_url=worker_database_url(),
+        var=tmp_path,
+        CELERY_VISIBILITY_TIMEOUT_SECONDS=str(VISIBILITY_SECONDS),
+    )
+    first = celery_worker(tmp_path / "first.log", env, app="tests.celery_app")
+    second = celery_worker(tmp_path / "second.log", env, app="tests.celery_app")
+    try:
+        first.start()
+        wait_until_ready(first)
+        with celery_broker(redis.url):
+            held = pause.delay(20)
+        wait_for(lambda: held.id in first.log(), "task received", first, 30)
+        assert first.process is not None
+        first.process.kill()  # SIGKILL: no chance to give the task back
+        first.process.wait(timeout=10)
+        # A worker looks for such tasks when it starts and then every minute or so.
+        time.sleep(VISIBILITY_SECONDS)
+
+        second.start()
+        wait_for(
+            lambda: held.id in second.log(),
+            "the task handed on",
+            second,
+            REDELIVERED_WITHIN_SECONDS,
+        )
+    finally:
+        first.stop()
+        second.stop()
+        redis.stop()
