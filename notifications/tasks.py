@@ -7,6 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from core.outages import OUTAGE_ERRORS
 from notifications import delivery
 from notifications.sms import SmsDeliveryError, SmsMessage, get_backend
 
@@ -42,6 +43,11 @@ def send_sms(to: str, body: str, reference: str) -> None:
     reject_on_worker_lost=True,
     # The notification counts its own attempts and gives up after MAX_ATTEMPTS.
     max_retries=None,
+    # The database or broker away: tried again a few times, then the sweep takes over.
+    autoretry_for=OUTAGE_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_kwargs={"max_retries": 6},
     ignore_result=True,
 )
 def deliver_notification(self: Any, notification_id: int) -> None:
