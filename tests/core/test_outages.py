@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import OtpChallenge
 from core.outages import RETRY_AFTER_SECONDS
+from core.views import server_error
 from queues.models import Ticket
 from tests.conftest import as_user
 from tests.factories import PatientFactory
@@ -119,6 +121,20 @@ def test_the_sign_in_page_while_redis_is_down_answers_a_503_page(redis, client):
     assert response["Content-Type"].startswith("text/html")
     assert "The service is briefly unavailable" in response.content.decode()
     assert not OtpChallenge.objects.exists()
+
+
+@pytest.mark.parametrize(("path", "content_type"), [("/api/x/", "json"), ("/family/", "html")])
+def test_an_outage_met_outside_a_view_answers_503_too(redis, rf, path, content_type):
+    """A middleware (say, one reading the session) that meets the outage ends in Django's
+    handler500, which Django calls while handling the error."""
+    redis.stop()
+    try:
+        cache.get("anything")
+    except Exception:
+        response = server_error(rf.get(path))
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert content_type in response["Content-Type"]
 
 
 def _on_commit_calls(tree: ast.AST) -> Iterator[ast.Call]:
