@@ -12,7 +12,9 @@ Two paths:
 
 from __future__ import annotations
 
+import logging
 import uuid
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -21,12 +23,15 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core.outages import is_outage
 from notifications.models import Notification
 from notifications.tasks import deliver_notification, send_sms
 
 if TYPE_CHECKING:
     from accounts.models import User
     from consultations.models import Prescription
+
+logger = logging.getLogger(__name__)
 
 PRESCRIPTION_READY = "prescription-ready"
 
@@ -46,8 +51,17 @@ def queue_sms(*, to: str, body: str, required: bool = False) -> str:
     if required:
         send_sms.delay(to, body, reference)
     else:
-        transaction.on_commit(lambda: send_sms.delay(to, body, reference), robust=True)
+        transaction.on_commit(partial(_send_news, to, body, reference), robust=True)
     return reference
+
+
+def _send_news(to: str, body: str, reference: str) -> None:
+    try:
+        send_sms.delay(to, body, reference)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        logger.warning("SMS %s not sent, the broker is unreachable: %s", reference, exc)
 
 
 def notify(
@@ -83,8 +97,17 @@ def notify(
     pk = notification.pk
     # robust: a broker outage must not fail the caller's request after its data is committed;
     # the every-minute sweep (retry_due_notifications) sends the message once the broker is back.
-    transaction.on_commit(lambda: deliver_notification.delay(pk), robust=True)
+    transaction.on_commit(partial(_deliver_after_commit, pk), robust=True)
     return notification
+
+
+def _deliver_after_commit(pk: int) -> None:
+    try:
+        deliver_notification.delay(pk)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        logger.warning("Notification %s stored, its sending waits for the broker: %s", pk, exc)
 
 
 def language_of(account: User) -> str:
