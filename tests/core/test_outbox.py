@@ -17,7 +17,7 @@ from core.models import OutboxMessage
 from tests.celery_app import RECORDED
 from tests.faults import PrivateRedis, celery_broker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture(autouse=True)

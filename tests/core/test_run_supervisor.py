@@ -16,7 +16,7 @@ from tests.faults import PrivateRedis, celery_broker
 from tests.workers import BIN, wait_for, worker_database_url, worker_env
 
 # The processes work on the test database (beat's periodic tasks read it).
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 SPAWNED_WORKER = re.compile(r"spawned: 'worker' with pid (\d+)")
 START_SECONDS = 60.0
