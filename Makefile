@@ -62,6 +62,11 @@ $(CHARTJS): node_modules/.installed
 
 vendor: $(CHARTJS)
 
+# What `make run` serves with: alone on the embedded defaults (Celery eager, in the web process),
+# or with REDIS_URL set beside a Celery worker and beat, all three kept running by supervisord
+# (deploy/supervisord.conf restarts any that exits).
+RUN_WEB_COMMAND = $(CURDIR)/$(BIN)/daphne -b $(HOST) -p $(PORT) esanjeevani.asgi:application
+
 run: export SECRET_KEY_FILE ?= $(CURDIR)/$(VAR)/secret_key
 run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
@@ -70,7 +75,13 @@ run: $(VENV)/.installed $(VAR)/secret_key run-packages messages vendor
 	$(BIN)/python manage.py collectstatic --no-input -v 0
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT)  (Ctrl-C stops)"
-	exec $(BIN)/daphne -b $(HOST) -p $(PORT) esanjeevani.asgi:application
+	@if [ -n "$$REDIS_URL" ]; then \
+	  echo "REDIS_URL is set: a Celery worker and beat run beside Daphne (deploy/supervisord.conf)"; \
+	  RUN_VENV_BIN="$(CURDIR)/$(BIN)" RUN_VAR_DIR="$(CURDIR)/$(VAR)" RUN_WEB_COMMAND="$(RUN_WEB_COMMAND)" \
+	    exec $(BIN)/supervisord -c deploy/supervisord.conf; \
+	else \
+	  exec $(RUN_WEB_COMMAND); \
+	fi
 
 system-packages:
 	@missing=""; for p in $(DEBIAN_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

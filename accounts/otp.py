@@ -211,6 +211,7 @@ def request_code(
                 "minutes. Do not share it with anyone."
             )
             % {"code": code, "minutes": settings.OTP_TTL_SECONDS // 60},
+            required=True,  # no broker, no code: the request fails (503) and nothing is kept
         )
     return challenge
 

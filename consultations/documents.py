@@ -1,8 +1,11 @@
 """The signed prescription as a stored document: rendered once, then the patient is told.
 
-Celery may run the task twice (a retry, a worker killed after the work but before the ack), and
-the download page renders a missing PDF itself: whoever stores first wins a compare-and-set on the
-row, and a loser removes the file it wrote, so one prescription version has one stored PDF.
+Celery may run the task twice (a retry, a worker killed after the work but before the ack, the
+outbox relay), and the download page renders a missing PDF itself: whoever stores first wins a
+compare-and-set on the row, and a loser removes the file it wrote, so one prescription version
+has one stored PDF. Write, then claim: the file goes under a name fixed by the prescription
+version, so a run that dies between writing and claiming (the database went away, the worker was
+killed) leaves a file the next run claims, or replaces when it was cut short; never a stray.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import logging
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
+from django.db import transaction
 from django.utils import timezone
 
 from consultations.models import Prescription
 from consultations.pdf import render_pdf
+from core import outbox
 from notifications import services as notification_services
 
 logger = logging.getLogger(__name__)
@@ -54,19 +59,35 @@ def ensure_stored(prescription: Prescription) -> Prescription:
     name = pdf_name(prescription)
     written = None
     if _digest(storage, name) != digest:
-        # Rendering is deterministic, so an equal file under the stable name is this one.
+        # Rendering is deterministic, so an equal file under the stable name is this one, left
+        # by a run that did not get to claim it. A different one is a file cut short (a worker
+        # killed mid-write): nobody can use it, and saving beside it would leave it behind.
+        storage.delete(name)
         written = name = storage.save(name, ContentFile(data))
     previous = prescription.pdf.name or ""
-    stored = Prescription.objects.filter(
-        pk=prescription.pk, pdf=previous, pdf_sha256=prescription.pdf_sha256
-    ).update(pdf=name, pdf_sha256=digest, pdf_rendered_at=timezone.now())
-    current = Prescription.objects.get(pk=prescription.pk)
+    try:
+        stored = Prescription.objects.filter(
+            pk=prescription.pk, pdf=previous, pdf_sha256=prescription.pdf_sha256
+        ).update(pdf=name, pdf_sha256=digest, pdf_rendered_at=timezone.now())
+        current = Prescription.objects.get(pk=prescription.pk)
+    except BaseException:
+        # The stable name is claimed by the next run; any other name nobody would look for.
+        if written and written != pdf_name(prescription):
+            _discard(storage, written)
+        raise
     if not stored:
         if written and current.pdf.name != written:
             storage.delete(written)  # another worker stored its copy first
     elif previous and previous != name:
         storage.delete(previous)  # the recorded file was lost or damaged; this replaces it
     return current
+
+
+def _discard(storage: Storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except OSError:
+        logger.warning("Could not remove the unclaimed prescription file %s", name)
 
 
 def _signed(prescription_id: int) -> Prescription | None:
@@ -86,11 +107,21 @@ def _signed(prescription_id: int) -> Prescription | None:
     )
 
 
+def render_key(prescription_id: int) -> str:
+    """The outbox key of a signed prescription's document and announcement."""
+    return f"render-prescription:{prescription_id}"
+
+
 def render_and_store(prescription_id: int) -> None:
-    """Render once and store the PDF, then ask for the patient's notifications."""
+    """Render once and store the PDF, then ask for the patient's notifications; the outbox
+    message is done when they are recorded."""
     prescription = _signed(prescription_id)
     if prescription is None:
         logger.warning("Prescription %s is not signed: no document to render", prescription_id)
+        outbox.complete(render_key(prescription_id))
         return
-    # Idempotent on its side: asked again after a re-run, it sends nothing twice.
-    notification_services.notify_prescription_ready(ensure_stored(prescription))
+    stored = ensure_stored(prescription)
+    with transaction.atomic():
+        # Idempotent on its side: asked again after a re-run, it sends nothing twice.
+        notification_services.notify_prescription_ready(stored)
+        outbox.complete(render_key(prescription_id))

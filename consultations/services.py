@@ -11,9 +11,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consultations import validation
+from consultations import documents, validation
 from consultations.models import Consultation, MedicineLine, Prescription, PrescriptionCounter
-from consultations.tasks import render_prescription
+from core import outbox
 from core.clock import IST
 from core.errors import Conflict, Invalid
 from providers.models import Doctor
@@ -26,6 +26,8 @@ MEDICINE_FIELDS = (
     "name", "strength", "dosage_form", "dose", "frequency", "duration_days", "route", "timing",
     "instructions",
 )  # fmt: skip
+# Sent by name through the outbox: services do not import tasks.
+RENDER_TASK = "consultations.tasks.render_prescription"
 
 
 def draft_for(consultation: Consultation) -> Prescription:
@@ -129,9 +131,9 @@ def finalise(
 
 
 def _after_finalise(prescription: Prescription) -> None:
-    """Render the PDF, then tell the patient (Celery, after commit)."""
-    pk = prescription.pk
-    transaction.on_commit(lambda: render_prescription.delay(pk))
+    """Render the PDF, then tell the patient: recorded in the signing transaction (outbox),
+    sent to Celery after the commit and again by the relay until it is done."""
+    outbox.enqueue(RENDER_TASK, prescription.pk, key=documents.render_key(prescription.pk))
 
 
 def start_correction(final: Prescription, *, doctor: Doctor) -> Prescription:

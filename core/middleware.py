@@ -9,10 +9,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.template import loader
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from core.api.errors import json_unavailable
 from core.errors import ServiceError
+from core.outages import RETRY_AFTER_SECONDS, is_outage, log_outage
 
 
 class IndianTimeMiddleware:
@@ -44,6 +47,34 @@ class ServiceErrorPageMiddleware:
             return None
         template = "errors/404.html" if exception.status == 404 else "errors/refused.html"
         return render(request, template, {"message": exception.message}, status=exception.status)
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """503 with ``Retry-After``: the API's envelope, or a page rendered without the request's
+    context (the database or the session store may be what is down)."""
+    if request.path.startswith("/api/"):
+        return json_unavailable()
+    page = loader.get_template("errors/503.html").render()
+    response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class ServiceUnavailableMiddleware:
+    """A view that failed because PostgreSQL, Redis or the broker is down answers 503, not 500
+    (see ``core.outages``; failures outside views reach ``core.views.server_error``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_outage(exception):
+            return None
+        log_outage(request, exception)
+        return unavailable_response(request)
 
 
 class SecurityHeadersMiddleware:

@@ -1,7 +1,8 @@
-"""Reference data every app shares: states and UTs, districts, languages.
+"""Reference data every app shares: states and UTs, districts, languages; and the outbox of
+work that committed changes imply (``OutboxMessage``, see ``core.outbox``).
 
-Loaded by migrations from the CSV files in ``core/data/``; more districts arrive through
-``manage.py import_districts``.
+Reference data is loaded by migrations from the CSV files in ``core/data/``; more districts
+arrive through ``manage.py import_districts``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -83,3 +86,42 @@ class Language(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OutboxMessage(models.Model):
+    """A Celery task that a committed change implies (render a signed prescription's PDF and
+    announce it), written in the same transaction as the change.
+
+    It is sent after the commit; until its task marks it done, ``core.outbox.relay`` (beat)
+    sends it again, with back-off, so neither a broker outage at commit time nor a lost broker
+    message nor a worker killed mid-task can strand the work. Tasks are idempotent: a message
+    sent twice does its work once.
+    """
+
+    # e.g. "render-prescription:42": one message per piece of work, however often it is asked.
+    key = models.CharField(max_length=200, unique=True)
+    task = models.CharField(max_length=200)  # a registered Celery task name
+    args = models.JSONField(
+        default=list
+    )  # its positional arguments (internal ids, no personal data)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Sends by the relay (the first send, after the commit, is not counted).
+    relays = models.PositiveSmallIntegerField(default=0)
+    # When the relay sends it (again) if its task has not marked it done by then.
+    relay_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [
+            models.Index(
+                fields=["relay_at"],
+                condition=Q(done_at__isnull=True, gave_up_at__isnull=True),
+                name="outbox_waiting",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key

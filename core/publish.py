@@ -29,6 +29,8 @@ from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
+from core.outages import is_outage
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -67,8 +69,11 @@ def _enqueue(loop: asyncio.AbstractEventLoop, make: Any, label: str) -> None:
                 await asyncio.gather(previous, return_exceptions=True)
             try:
                 await make()
-            except Exception:  # a lost message is repaired by the pages' periodic resync
-                logger.exception("could not publish %s", label)
+            except Exception as exc:  # a lost message is repaired by the pages' periodic resync
+                if is_outage(exc):
+                    logger.warning("could not publish %s: %s", label, exc)
+                else:
+                    logger.exception("could not publish %s", label)
 
         task = loop.create_task(run())
         _tails[loop] = task
@@ -81,6 +86,8 @@ def _enqueue(loop: asyncio.AbstractEventLoop, make: Any, label: str) -> None:
 
 Message = tuple[str, dict[str, Any]]
 
+PUBLISH_TIMEOUT_SECONDS = 3.0
+
 
 @functools.cache
 def _redis_publisher() -> Callable[[list[Message]], None] | None:
@@ -90,7 +97,12 @@ def _redis_publisher() -> Callable[[list[Message]], None] | None:
     hosts: list[str] = list(config.get("hosts", []))
     if not isinstance(layer, RedisPubSubChannelLayer) or len(hosts) != 1:
         return None
-    client = redis.Redis.from_url(str(hosts[0]))
+    # A Redis that stops answering must not hold the request (or the sweep) that publishes.
+    client = redis.Redis.from_url(
+        str(hosts[0]),
+        socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
+        socket_timeout=PUBLISH_TIMEOUT_SECONDS,
+    )
     prefix = str(config.get("prefix", "asgi"))
 
     def publish(messages: list[Message]) -> None:
@@ -115,8 +127,14 @@ def group_send_many(messages: list[Message]) -> None:
     if publisher is not None:
         try:
             publisher(messages)
-        except Exception:
-            logger.exception("could not publish %d channel-layer messages", len(messages))
+        except Exception as exc:
+            # Called after a commit: the change stands, and pages resync what they missed.
+            if is_outage(exc):
+                logger.warning(
+                    "could not publish %d channel-layer messages: %s", len(messages), exc
+                )
+            else:
+                logger.exception("could not publish %d channel-layer messages", len(messages))
         return
     layer = get_channel_layer()
     if layer is None:

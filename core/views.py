@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -18,6 +20,8 @@ from django.views.i18n import set_language as django_set_language
 
 from accounts.models import User
 from core.api.errors import json_error
+from core.middleware import unavailable_response
+from core.outages import is_outage
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -45,6 +49,10 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: an outage met outside a view (the session
+    # or a middleware reading the database) is a 503 like any other.
+    if is_outage(sys.exc_info()[1]):
+        return unavailable_response(request)
     if _is_api(request):
         return json_error(
             request, 500, "server_error", _("Something went wrong on our side. Please try again.")

@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.IndianTimeMiddleware",
     "core.middleware.ServiceErrorPageMiddleware",
+    "core.middleware.ServiceUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -217,14 +218,46 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
+# With Redis as broker, a task taken by a worker that dies (acks_late) goes back to the queue
+# only after the visibility timeout (kombu's default: an hour). Every task here takes seconds:
+# the time limits stop a stuck one well within the timeout, and no retry waits longer than
+# CELERY_MAX_RETRY_COUNTDOWN (a longer wait is left to the beat sweeps), or a message held by a
+# worker for its countdown would be handed to another one as well.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=300)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
+    # Workers look for such messages every ~60 s (prefork) or every few idle polls (solo), not
+    # kombu's default ~100 s.
+    "unacked_restore_throttle": 6,
+}
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_VISIBILITY_TIMEOUT_SECONDS * 2 // 5
+CELERY_TASK_TIME_LIMIT = CELERY_VISIBILITY_TIMEOUT_SECONDS // 2
+CELERY_MAX_RETRY_COUNTDOWN = CELERY_VISIBILITY_TIMEOUT_SECONDS // 2
+# A worker keeps retrying a broker that went away (never gives up and exits), also at start.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Beat goes on queueing while no worker consumes: every periodic task expires before its next
+# run, so a worker that comes back finds one of each, not a backlog.
 CELERY_BEAT_SCHEDULE = {
     # Web processes sweep the waiting room every QUEUE_SWEEP_SECONDS once they serve a request;
     # beat keeps the timers going when none has yet (e.g. right after a restart).
-    "sweep-queues": {"task": "queues.tasks.sweep_queues", "schedule": 5.0},
+    "sweep-queues": {
+        "task": "queues.tasks.sweep_queues",
+        "schedule": 5.0,
+        "options": {"expires": 5},
+    },
     # Stored notifications whose delivery task was lost (broker message, dead worker).
     "retry-due-notifications": {
         "task": "notifications.tasks.retry_due_notifications",
         "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Work that committed changes imply (the PDF of a signed prescription) and that is not done
+    # in time: sent again with back-off (core.outbox).
+    "relay-outbox": {
+        "task": "core.tasks.relay_outbox",
+        "schedule": 30.0,
+        "options": {"expires": 25},
     },
     # The day before a follow-up: 09:00-18:00 IST (03:30-12:30 UTC), hourly. Once per
     # prescription and date (idempotency key), so the repeats only catch a missed beat or a
@@ -232,6 +265,7 @@ CELERY_BEAT_SCHEDULE = {
     "follow-up-reminders": {
         "task": "consultations.reminders.remind_follow_ups",
         "schedule": crontab(minute="30", hour="3-12"),
+        "options": {"expires": 55 * 60},
     },
     # Dashboard rollups at most a minute behind the queue; a run not started within its
     # interval is dropped rather than queued behind the next one.
@@ -244,6 +278,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-dashboard-rollups": {
         "task": "dashboards.tasks.reconcile_rollups",
         "schedule": crontab(minute="17"),
+        "options": {"expires": 55 * 60},
     },
 }
 

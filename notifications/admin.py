@@ -108,7 +108,7 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
                 status=Notification.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
             )
             for pk in failed:
-                transaction.on_commit(partial(deliver_notification.delay, pk))
+                transaction.on_commit(partial(deliver_notification.delay, pk), robust=True)
         self.message_user(
             request,
             ngettext(

@@ -4,8 +4,10 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
+from core.outages import OUTAGE_ERRORS
 from notifications import delivery
 from notifications.sms import SmsDeliveryError, SmsMessage, get_backend
 
@@ -41,6 +43,11 @@ def send_sms(to: str, body: str, reference: str) -> None:
     reject_on_worker_lost=True,
     # The notification counts its own attempts and gives up after MAX_ATTEMPTS.
     max_retries=None,
+    # The database or broker away: tried again a few times, then the sweep takes over.
+    autoretry_for=OUTAGE_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_kwargs={"max_retries": 6},
     ignore_result=True,
 )
 def deliver_notification(self: Any, notification_id: int) -> None:
@@ -49,7 +56,10 @@ def deliver_notification(self: Any, notification_id: int) -> None:
     result = delivery.deliver(notification_id)
     if result.retry_at is not None:
         countdown = max((result.retry_at - timezone.now()).total_seconds(), 0.0)
-        raise self.retry(countdown=countdown)
+        if countdown <= settings.CELERY_MAX_RETRY_COUNTDOWN:
+            raise self.retry(countdown=countdown)
+        # A longer wait is the every-minute sweep's (retry_due_notifications): a message held
+        # past the broker's visibility timeout would be handed to a second worker too.
 
 
 @shared_task(ignore_result=True)

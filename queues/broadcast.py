@@ -67,7 +67,7 @@ def after_commit(group: str, message: dict[str, Any]) -> None:
     if pending is not None:
         pending.append((group, message))
     else:
-        transaction.on_commit(lambda: _send(group, message))
+        transaction.on_commit(lambda: _send(group, message), robust=True)
 
 
 @contextmanager
@@ -80,7 +80,7 @@ def together() -> Iterator[None]:
     finally:
         _together.reset(token)
         if pending:
-            transaction.on_commit(lambda: publish.group_send_many(pending))
+            transaction.on_commit(lambda: publish.group_send_many(pending), robust=True)
 
 
 _opd_state_codes: dict[int, str | None] = {}
@@ -108,7 +108,7 @@ def dashboards_changed(opd_id: int) -> None:
         # One nudge per group is enough, however many tickets the operation touched.
         pending.extend(m for m in messages if m not in pending)
     else:
-        transaction.on_commit(lambda: publish.group_send_many(messages))
+        transaction.on_commit(lambda: publish.group_send_many(messages), robust=True)
 
 
 def queue_changed(
@@ -154,7 +154,7 @@ def doctors_changed(opd_id: int) -> None:
             {"type": "opd.stats", "opd": opd_id, "doctors_on_duty": doctors_on_duty(opd_id)},
         )
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 def doctor_event(doctor_id: int, payload: dict[str, Any]) -> None:

@@ -6,7 +6,8 @@ Every error response has the shape::
 
 ``code`` is stable and machine-readable, ``message`` is for people (translated), ``fields`` is
 present when particular inputs were refused. Throttled responses add ``retry_after`` (seconds)
-and a ``Retry-After`` header.
+and a ``Retry-After`` header, and so do answers while a backing service is down (503
+``unavailable``, see ``core.outages``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import ServiceError
+from core.outages import RETRY_AFTER_SECONDS, is_outage, log_outage
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -74,7 +76,24 @@ def _as_api_exception(exc: Exception) -> Exception:
     return exc
 
 
+def unavailable_body() -> dict[str, Any]:
+    return envelope(
+        "unavailable",
+        _("The service is briefly unavailable. Please try again in a moment."),
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if is_outage(exc):
+        request = context.get("request")
+        if request is not None:
+            log_outage(request, exc)
+        return Response(
+            unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, ServiceError):
         refused = Response(
             envelope(exc.code, exc.message, exc.fields or None, **exc.extra), status=exc.status
@@ -107,3 +126,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def json_error(request: HttpRequest, status_code: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(envelope(code, message), status=status_code)
+
+
+def json_unavailable() -> JsonResponse:
+    response = JsonResponse(unavailable_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

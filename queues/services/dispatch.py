@@ -314,4 +314,4 @@ def dispatch(
 def dispatch_after_commit(*, opd_ids: Collection[int] | None = None) -> None:
     """Run dispatch once the caller's transaction has committed (or now, outside one)."""
     ids = list(opd_ids) if opd_ids is not None else None
-    transaction.on_commit(lambda: dispatch(opd_ids=ids))
+    transaction.on_commit(lambda: dispatch(opd_ids=ids), robust=True)

@@ -33,8 +33,12 @@ CLIENT_LIMIT = 3  # OTP_MAX_PER_CLIENT_PER_HOUR and STAFF_LOGIN_MAX_FAILURES_PER
 def make_run_daphne(port: int) -> list[str]:
     """The Daphne command of ``make run``, with the Makefile's variables filled in."""
     makefile = (ROOT / "Makefile").read_text()
-    match = re.search(r"^\s*exec \$\(BIN\)/daphne (.+)$", makefile, re.MULTILINE)
-    assert match, "make run no longer starts Daphne with `exec $(BIN)/daphne ...`"
+    match = re.search(
+        r"^RUN_WEB_COMMAND = \$\(CURDIR\)/\$\(BIN\)/daphne (.+)$", makefile, re.MULTILINE
+    )
+    assert match, (
+        "make run no longer starts Daphne with `RUN_WEB_COMMAND = $(CURDIR)/$(BIN)/daphne ...`"
+    )
     line = (
         match.group(1)
         .replace("$(HOST)", "127.0.0.1")

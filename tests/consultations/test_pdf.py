@@ -267,6 +267,20 @@ def test_it_renders_once_when_the_task_runs_twice(
     assert len(stored_files(prescription, settings.MEDIA_ROOT)) == 1
 
 
+def test_a_file_cut_short_by_a_killed_worker_is_replaced_not_left_beside(
+    visit, django_capture_on_commit_callbacks, settings
+):
+    prescription = sign(visit, django_capture_on_commit_callbacks)
+    stable = Path(settings.MEDIA_ROOT) / documents.pdf_name(prescription)
+    stable.parent.mkdir(parents=True, exist_ok=True)
+    stable.write_bytes(b"%PDF-1.4\n%cut short")  # what a worker killed mid-write leaves
+    documents.render_and_store(prescription.pk)
+    prescription.refresh_from_db()
+    assert prescription.pdf.name == documents.pdf_name(prescription)
+    assert documents.has_stored_pdf(prescription)
+    assert stored_files(prescription, settings.MEDIA_ROOT) == [stable]
+
+
 def test_it_asks_for_the_notification_on_every_run(
     visit, django_capture_on_commit_callbacks, monkeypatch
 ):

@@ -9,35 +9,30 @@ mode for everything before the test switches its Celery app to that broker.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import shutil
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from consultations import services
 from consultations.models import Prescription
 from consultations.selectors import consultation_for_doctor
 from consultations.tasks import render_prescription
 from core.clock import india_today
-from esanjeevani.celery import app
 from notifications.models import Notification
 from notifications.tasks import deliver_notification
-from tests.e2e.processes import ManagedProcess, answers_redis, free_port
+from tests.e2e.processes import ManagedProcess
+from tests.faults import PrivateRedis, celery_broker
+from tests.workers import celery_worker, wait_until_ready, worker_database_url, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-BIN = Path(sys.executable).parent
 PUBLIC_BASE_URL = "https://esanjeevani.example.in"
 # Rendering a PDF with fonts takes a few seconds on a loaded machine.
 WORKER_WAIT_SECONDS = 60.0
@@ -48,18 +43,6 @@ PARACETAMOL = {
     "name": "Paracetamol", "strength": "500 mg", "dosage_form": "tablet", "dose": "1 tablet",
     "frequency": "tds", "duration_days": 3, "route": "oral", "timing": "after_food",
 }  # fmt: skip
-
-
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.fail("The worker test shares PostgreSQL: set DATABASE_URL to a postgres:// URL.")
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or 5432
-    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
 
 
 @dataclass
@@ -98,56 +81,26 @@ class Worker:
 
 @pytest.fixture
 def worker(django_db_blocker: Any, tmp_path: Path) -> Iterator[Worker]:
-    redis_server = shutil.which("redis-server")
-    if redis_server is None:
-        pytest.fail("The worker test needs redis-server on PATH for a private Celery broker.")
     with django_db_blocker.unblock():
-        database_url = _test_database_url()
-    broker_port = free_port()
+        database_url = worker_database_url()
+    broker = PrivateRedis(tmp_path)
     var = tmp_path / "var"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "CELERY_", "SMS_", "EMAIL_", "PYTEST_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="esanjeevani.settings",
-        DATABASE_URL=database_url,
-        CELERY_BROKER_URL=f"redis://127.0.0.1:{broker_port}/0",
-        CELERY_TASK_ALWAYS_EAGER="0",
-        SECRET_KEY="worker-" + uuid.uuid4().hex + uuid.uuid4().hex,
-        DEBUG="0",
-        VAR_DIR=str(var),
+    env = worker_env(
+        broker_url=broker.url,
+        database_url=database_url,
+        var=var,
         SMS_BACKEND="notifications.sms.FileSmsBackend",
         SMS_FILE_PATH=str(tmp_path / "sms.jsonl"),
         EMAIL_URL="filemail://",  # into VAR_DIR/mail
         PUBLIC_BASE_URL=PUBLIC_BASE_URL,
-        PYTHONUNBUFFERED="1",
     )
-    broker = ManagedProcess(
-        "redis-server (broker)",
-        [redis_server, "--bind", "127.0.0.1", "--port", str(broker_port), "--save", ""],
-        tmp_path / "broker.log",
-        env,
-    )
-    process = ManagedProcess(
-        "celery worker",
-        [
-            str(BIN / "celery"),
-            *("-A", "esanjeevani", "worker", "--pool=solo", "--concurrency=1", "-Q", "default"),
-            *("--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"),
-            *("-n", f"rx-{uuid.uuid4().hex[:8]}@%h"),
-        ],
-        tmp_path / "worker.log",
-        env,
-    )
+    process = celery_worker(tmp_path / "worker.log", env)
     try:
         broker.start()
-        broker.wait_until(lambda: answers_redis(broker_port), "answering PING")
         process.start()
-        process.wait_until(lambda: " ready." in process.log(), "ready")
+        wait_until_ready(process)
         yield Worker(
-            broker_url=f"redis://127.0.0.1:{broker_port}/0",
+            broker_url=broker.url,
             sms_file=tmp_path / "sms.jsonl",
             mail_dir=var / "mail",
             media_root=var / "media",
@@ -160,23 +113,11 @@ def worker(django_db_blocker: Any, tmp_path: Path) -> Iterator[Worker]:
 
 
 @pytest.fixture
-def send_to_worker(worker: Worker, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+def send_to_worker(worker: Worker) -> Iterator[Callable[[], None]]:
     """Call it to make this process send tasks to the worker's broker instead of running them
     (after the test's set-up, which runs its own tasks eagerly)."""
-    pools: list[Any] = []
-
-    def switch() -> None:
-        monkeypatch.setitem(app.conf, "task_always_eager", value=False)
-        monkeypatch.setitem(app.conf, "broker_url", worker.broker_url)
-        # Producers are pooled per broker: forget any pool made for the default broker.
-        monkeypatch.setattr(app, "_pool", None)
-        monkeypatch.setattr(app.amqp, "_producer_pool", None)
-        pools.append(app.amqp)
-
-    yield switch
-    for amqp in pools:
-        if amqp._producer_pool is not None:
-            amqp._producer_pool.force_close_all()
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(celery_broker(worker.broker_url))
 
 
 def written(ticket: Any) -> Prescription:

@@ -99,6 +99,22 @@ def test_it_runs_celery_worker_and_beat(services: dict[str, Any]) -> None:
     assert services["beat"]["command"][:4] == ["celery", "-A", "esanjeevani", "beat"]
 
 
+@pytest.mark.parametrize("service", ["web", "worker", "beat"])
+def test_it_restarts_the_app_processes_when_they_exit(
+    services: dict[str, Any], service: str
+) -> None:
+    assert services[service]["restart"] == "unless-stopped"
+
+
+def test_it_healthchecks_the_worker_through_the_broker(services: dict[str, Any]) -> None:
+    worker = services["worker"]
+    check = " ".join(worker["healthcheck"]["test"])
+
+    assert worker["command"][-2:] == ["-n", "worker@%h"]
+    assert "celery -A esanjeevani inspect ping" in check
+    assert "worker@$$HOSTNAME" in check  # this container's own worker, not any
+
+
 def test_it_healthchecks_db_and_redis(services: dict[str, Any]) -> None:
     assert "pg_isready" in services["db"]["healthcheck"]["test"]
     assert "redis-cli ping" in " ".join(services["redis"]["healthcheck"]["test"])

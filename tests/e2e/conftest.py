@@ -51,6 +51,7 @@ from tests.e2e.processes import (
     free_port,
 )
 from tests.e2e.support import SmsInbox
+from tests.workers import celery_worker
 
 BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
@@ -149,28 +150,8 @@ def live_app(
         work / "broker.log",
         env,
     )
-    worker = ManagedProcess(
-        "celery worker",
-        [
-            str(BIN / "celery"),
-            "-A",
-            "esanjeevani",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            "default",
-            "--loglevel=INFO",
-            # Alone on a private broker: nobody to gossip or mingle with, and mingling waits.
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"e2e-{uuid.uuid4().hex[:8]}@%h",
-        ],
-        work / "worker.log",
-        env,
-    )
+    # The tests' worker command line (tests/workers.py): alone on a private broker, quiet.
+    worker = celery_worker(work / "worker.log", env)
     daphne = ManagedProcess(
         "daphne",
         [

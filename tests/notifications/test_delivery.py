@@ -87,7 +87,8 @@ def gateway() -> Iterator[FakeGateway]:
 def retries_run_inline(monkeypatch):
     """In eager mode Celery re-runs a retried task at once (without the back-off wait) only
     when eager errors do not propagate."""
-    monkeypatch.setitem(deliver_notification.app.conf, "task_eager_propagates", value=False)
+    # The app reads Django's CELERY_* settings: only keys with that prefix override them.
+    monkeypatch.setitem(deliver_notification.app.conf, "CELERY_TASK_EAGER_PROPAGATES", value=False)
 
 
 class SlowSmsBackend(BaseSmsBackend):

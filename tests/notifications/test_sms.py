@@ -89,7 +89,8 @@ def test_an_unreachable_gateway_is_a_temporary_failure():
 def retries_run_inline(monkeypatch):
     """In eager mode Celery re-runs a retried task at once (without the back-off wait) only
     when eager errors do not propagate."""
-    monkeypatch.setitem(send_sms.app.conf, "task_eager_propagates", value=False)
+    # The app reads Django's CELERY_* settings: only keys with that prefix override them.
+    monkeypatch.setitem(send_sms.app.conf, "CELERY_TASK_EAGER_PROPAGATES", value=False)
 
 
 @override_settings(SMS_BACKEND="notifications.sms.HttpGatewaySmsBackend")
