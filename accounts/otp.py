@@ -12,6 +12,7 @@ caller holds the number.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import uuid
@@ -32,6 +33,8 @@ from accounts.models import OtpChallenge, Role, User
 from core import ratelimit
 from core.errors import Invalid, TooManyRequests
 from notifications.services import queue_sms
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,28 @@ def request_code(
     now = timezone.now()
     _check_client_limit(requester)
     _check_requester_limits(mobile, requester, now)
-    _take_turns(mobile, requester, _number_backoff(mobile, requester, now))
+    backoff = _number_backoff(mobile, requester, now)
+    _take_turns(mobile, requester, backoff)
+    try:
+        return _send_code(mobile, requester, now)
+    except Exception:
+        # Nothing was sent (e.g. the broker is down and the caller gets 503): give back the
+        # turns this request took, so the retry it is told to make is not refused as too soon.
+        _release_turns(mobile, requester, backoff)
+        raise
+
+
+def _release_turns(mobile: str, requester: Requester, backoff: int) -> None:
+    keys = [cooldown_slot_key(mobile, requester.key)]
+    if backoff:
+        keys.append(number_turn_key(mobile))
+    try:
+        cache.delete_many(keys)
+    except Exception:  # the cache may be what is down; its keys then expire on their own
+        logger.warning("Could not release the code-request turns after a failed send")
+
+
+def _send_code(mobile: str, requester: Requester, now: datetime) -> OtpChallenge:
     code = _new_code()
     challenge_id = uuid.uuid4()
     with transaction.atomic():

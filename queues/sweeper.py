@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
 
+from core.outages import is_outage
 from queues.services.timers import sweep
 
 logger = logging.getLogger(__name__)
@@ -39,13 +40,32 @@ def take_lease(owner: str) -> bool:
     return False
 
 
+class _Outage:
+    """Whether the last sweep met an unreachable PostgreSQL or Redis: an outage is logged once
+    when it starts and once when it ends, not with a traceback every second."""
+
+    ongoing = False
+
+
 def sweep_once(owner: str) -> None:
     close_old_connections()
     try:
         if take_lease(owner):
             sweep()
-    except Exception:
-        logger.exception("queue sweep failed; the next one will retry")
+    except Exception as exc:
+        if not is_outage(exc):
+            logger.exception("queue sweep failed; the next one will retry")
+        elif not _Outage.ongoing:
+            _Outage.ongoing = True
+            logger.warning(
+                "Queue sweeps paused: %s (a backing service is unreachable); retrying every %s s",
+                type(exc).__name__,
+                settings.QUEUE_SWEEP_SECONDS,
+            )
+    else:
+        if _Outage.ongoing:
+            _Outage.ongoing = False
+            logger.warning("Queue sweeps resumed")
     finally:
         close_old_connections()
 

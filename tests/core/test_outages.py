@@ -78,6 +78,12 @@ def test_a_code_that_cannot_be_handed_to_the_broker_is_not_kept(tmp_path, api, s
     assert not OtpChallenge.objects.exists()
     assert sms_outbox == []
 
+    # Told to try again, the caller is not then refused as asking too soon: nothing was sent.
+    broker.start()
+    with celery_broker(broker.url):
+        assert request_code(api).status_code == 202
+    assert OtpChallenge.objects.count() == 1
+
 
 def test_a_booking_while_redis_is_down_is_booked_once(redis, api):
     family = PatientFactory()
