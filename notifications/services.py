@@ -140,6 +140,7 @@ def notify_prescription_ready(prescription: Prescription) -> list[Notification]:
     details = {
         "number": prescription.display_number,
         "doctor": consultation.doctor.name,
+        "patient": consultation.patient.first_name,
         "url": url,
     }
     key = f"{PRESCRIPTION_READY}:{prescription.public_id}"
@@ -147,8 +148,8 @@ def notify_prescription_ready(prescription: Prescription) -> list[Notification]:
     with translation.override(language_of(account)):
         if account.mobile:
             sms = _(
-                "eSanjeevani: your e-prescription %(number)s from %(doctor)s is ready. "
-                "Download: %(url)s (sign in needed)"
+                "eSanjeevani: %(patient)s's e-prescription %(number)s from %(doctor)s is "
+                "ready. Download: %(url)s (sign in needed)"
             )
             created.append(
                 notify(
@@ -161,10 +162,10 @@ def notify_prescription_ready(prescription: Prescription) -> list[Notification]:
                 )
             )
         if account.email:
-            subject = _("Your e-prescription %(number)s is ready") % details
+            subject = _("%(patient)s's e-prescription %(number)s is ready") % details
             body = _(
                 "Namaste,\n\n"
-                "Your e-prescription %(number)s from %(doctor)s is ready.\n\n"
+                "%(patient)s's e-prescription %(number)s from %(doctor)s is ready.\n\n"
                 "Download it after signing in with your mobile number:\n"
                 "%(url)s\n\n"
                 "For your privacy the prescription is not attached to this e-mail.\n\n"

@@ -84,6 +84,17 @@ class Patient(PublicIdModel):
         return format_abha_number(self.abha_number) if self.abha_number else ""
 
     @property
+    def first_name(self) -> str:
+        """The name a family calls the member by, for messages to an account that holds a
+        whole family: the first word that is not an initial or a title ("K. Ramesh" and
+        "Smt. Sunita Devi" are Ramesh and Sunita)."""
+        words = self.name.split()
+        for word in words:
+            if not word.endswith(".") and len(word) > 1:
+                return word
+        return words[0] if words else ""
+
+    @property
     def is_account_holder(self) -> bool:
         return self.relationship == Relationship.SELF
 

@@ -51,16 +51,6 @@ def fits(text: str) -> bool:
     return parts <= MOST_PARTS[encoding]
 
 
-def first_name(full_name: str) -> str:
-    """The name a family calls the member by: the first word that is not an initial or a
-    title ("K. Ramesh" and "Smt. Sunita Devi" are Ramesh and Sunita)."""
-    words = full_name.split()
-    for word in words:
-        if not word.endswith(".") and len(word) > 1:
-            return word
-    return words[0] if words else ""
-
-
 def _fitted(render: Callable[[str, str], str], name: str, opd: str = "") -> str:
     """``render(name, opd)`` with the longest names that keep the text within its parts."""
     name = name[:NAME_LONGEST]
@@ -95,7 +85,7 @@ def token_booked(ticket: Ticket, *, near: bool) -> str:
             % values
         )
 
-    return _fitted(render, first_name(ticket.patient.name), ticket.opd.display_name)
+    return _fitted(render, ticket.patient.first_name, ticket.opd.display_name)
 
 
 def turn_near(ticket: Ticket) -> str:
@@ -105,7 +95,7 @@ def turn_near(ticket: Ticket) -> str:
             "waiting room now and keep it open."
         ) % {"token": ticket.token, "name": name}
 
-    return _fitted(render, first_name(ticket.patient.name))
+    return _fitted(render, ticket.patient.first_name)
 
 
 def closed_for_the_day(ticket: Ticket) -> str:
@@ -115,7 +105,7 @@ def closed_for_the_day(ticket: Ticket) -> str:
             "not be seen. Please book again on the next working day."
         ) % {"token": ticket.token, "name": name}
 
-    return _fitted(render, first_name(ticket.patient.name))
+    return _fitted(render, ticket.patient.first_name)
 
 
 def send(ticket: Ticket, text: Callable[[Ticket], str]) -> None:

@@ -444,9 +444,13 @@ def test_it_texts_the_family_a_link_to_the_signed_prescription(
     account = ready.consultation.patient.account
     assert sms.to == account.mobile
     assert sms.reference == f"prescription-ready:{ready.public_id}:sms"
+    # A number holds a family: the text names the member it is about.
+    name = ready.consultation.patient.first_name
+    assert name and name in ready.consultation.patient.name
     assert sms.body == (
-        f"eSanjeevani: your e-prescription {ready.display_number} from Dr Asha Verma is ready. "
-        f"Download: http://127.0.0.1:8000/prescriptions/{ready.public_id}/pdf/ (sign in needed)"
+        f"eSanjeevani: {name}'s e-prescription {ready.display_number} from Dr Asha Verma is "
+        f"ready. Download: http://127.0.0.1:8000/prescriptions/{ready.public_id}/pdf/ "
+        "(sign in needed)"
     )
 
 
@@ -461,7 +465,8 @@ def test_it_emails_a_link_but_never_the_prescription_itself(
         services.notify_prescription_ready(ready)
     (email,) = mail.outbox
     assert email.to == ["sunita@example.in"]
-    assert email.subject == f"Your e-prescription {ready.display_number} is ready"
+    name = ready.consultation.patient.first_name
+    assert email.subject == f"{name}'s e-prescription {ready.display_number} is ready"
     assert f"https://esanjeevani.example.in/prescriptions/{ready.public_id}/pdf/" in email.body
     assert "Viral fever" not in email.body
     assert email.attachments == []
