@@ -20,13 +20,19 @@ from django.views.decorators.http import require_GET
 
 from accounts.decorators import PageView
 from accounts.models import User
+from core import views as core_views
+from core.errors import NotFound
 from dashboards import queries, rollups, tables
 from dashboards.forms import DateRange, DateRangeForm
 from dashboards.queries import Scope
 
 
 def admin_page(view: PageView) -> PageView:
-    """Signed-in administrators only (GET, never cached); the view receives the account."""
+    """Signed-in administrators only (GET, never cached); the view receives the account.
+
+    A refusal (not an administrator, another state, no such state) is answered here rather
+    than raised: Django logs a raised ``PermissionDenied`` with its traceback, and a refusal is
+    not an error. The response is still logged, as one WARNING line ("Forbidden: /path")."""
 
     @login_required(login_url="accounts:staff-signin")
     @require_GET
@@ -34,9 +40,16 @@ def admin_page(view: PageView) -> PageView:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
-        if not isinstance(user, User) or not user.is_administrator:
-            raise PermissionDenied
-        return view(request, user, *args, **kwargs)
+        try:
+            if not isinstance(user, User) or not user.is_administrator:
+                raise PermissionDenied
+            return view(request, user, *args, **kwargs)
+        except PermissionDenied:
+            return core_views.permission_denied(request)
+        except NotFound as refusal:
+            return render(request, "errors/404.html", {"message": refusal.message}, status=404)
+        except Http404:
+            return core_views.page_not_found(request)
 
     return wrapper
 
