@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -22,8 +23,9 @@ from accounts.decorators import PageView
 from accounts.models import User
 from core import views as core_views
 from core.errors import NotFound
-from dashboards import queries, rollups, tables
+from dashboards import freshness, queries, rollups, tables
 from dashboards.forms import DateRange, DateRangeForm
+from dashboards.freshness import Freshness
 from dashboards.queries import Scope
 
 
@@ -80,7 +82,7 @@ def _page(request: HttpRequest, user: User, scope: Scope) -> HttpResponse:
     if not form.is_valid():
         return _bad_range(request, scope, form)
     period = form.period
-    rollups.ensure_fresh()
+    figures_at = rollups.ensure_fresh()
     trends = queries.trends(scope, period.start, period.end)
     live = queries.live_now(scope)
 
@@ -104,6 +106,8 @@ def _page(request: HttpRequest, user: User, scope: Scope) -> HttpResponse:
         "live": live,
         "live_panel": with_csv(tables.Panel(tables.live_table(live))),
         "live_longest_minutes": tables.Cell(live.longest_wait_seconds, "minutes").display,
+        "live_freshness": Freshness.of(timezone.now(), freshness.LIVE),
+        "figures_freshness": Freshness.of(figures_at, freshness.FIGURES),
         "states": states,
         "panels": [with_csv(panel) for panel in tables.trend_panels(trends)],
         "drilled_down": scope.state is not None and user.is_national_admin,
