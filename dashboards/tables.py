@@ -3,14 +3,18 @@
 A ``Table`` holds typed ``Cell``s, so the page and the export can each write a value their own
 way: the page shows exact figures to the administrators who may see them; an export, which
 leaves the service, writes counts from 1 to 4 as "<5" (small-number suppression), so that no
-row of a file can point at a person.
+row of a file can point at a person, and withholds ("x") whatever else would let a reader work
+such a count out again from the table's totals and other cells (``dashboards.suppression``,
+applied to every export by ``csv_response``). Each table states what a reader knows of it:
+its ``relations`` (columns adding up to their totals, outcomes within bookings), the figures
+``derived`` from counts (rates), and whether its rows are ``ranked`` by a count.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
@@ -21,10 +25,20 @@ from django.utils.translation import gettext as _
 
 from dashboards.buckets import AGE_BAND_LABELS
 from dashboards.queries import Count, LiveNow, StateRow, Trends
+from dashboards.suppression import (
+    SMALL_BELOW,
+    TOTAL,
+    Coord,
+    Mark,
+    Relation,
+    column_total,
+    protect,
+    within,
+)
 from patients.models import Sex
 
 Kind = Literal["text", "date", "count", "minutes", "hours", "percent"]
-SUPPRESS_BELOW = 5
+SUPPRESS_BELOW = SMALL_BELOW
 HEAT_LEVELS = 5
 CHART_TOP = 20  # bars in a chart; the table beside it lists every row
 # Seconds are shown in minutes or hours, rates (0 to 1) in per cent; one decimal.
@@ -78,6 +92,20 @@ def count(value: int) -> Cell:
     return Cell(value, "count")
 
 
+def _bookings_and_outcomes(
+    rows: int, booked: int, outcomes: Iterable[int], others: Iterable[int] = ()
+) -> tuple[Relation, ...]:
+    """What a reader knows of a table with a bookings column: in each row the outcomes
+    (completed, cancelled, no-show) are among the bookings, and every count column adds up to
+    its total."""
+    outcomes = tuple(outcomes)
+    return (
+        *(within((row, booked), [(row, column) for column in outcomes]) for row in range(rows)),
+        column_total(booked, rows, sign=-1),
+        *(column_total(column, rows) for column in (*outcomes, *others)),
+    )
+
+
 @dataclass(frozen=True)
 class Table:
     slug: str
@@ -87,6 +115,43 @@ class Table:
     totals: list[Cell] | None = None
     wide: bool = False  # many columns: scrolls sideways inside its own box on a phone
     empty: str = ""  # said instead of rows when there are none
+    # What a reader of an export knows besides the cells (see dashboards.suppression).
+    relations: tuple[Relation, ...] = ()
+    derived: dict[Coord, tuple[Coord, ...]] = field(default_factory=dict)  # e.g. rates
+    ranked: bool = False  # rows ordered by a count: an export lists them by name
+
+    def cell(self, coord: Coord) -> Cell:
+        row, column = coord
+        return (self.totals or [])[column] if row == TOTAL else self.rows[row][column]
+
+    def exported(self) -> list[list[str]]:
+        """The rows (then the totals) as a CSV file writes them: small counts and whatever
+        would give them away suppressed."""
+        counts = {
+            (row, column): int(cell.value)
+            for row, cells in [*enumerate(self.rows), (TOTAL, self.totals or [])]
+            for column, cell in enumerate(cells)
+            if cell.kind == "count" and isinstance(cell.value, int)
+        }
+        marks = protect(counts, self.relations)
+        hidden = {coord for coord, mark in marks.items() if mark is not Mark.EXACT}
+        for coord, sources in self.derived.items():
+            if hidden.intersection(sources):
+                marks[coord] = Mark.WITHHELD
+
+        def written(coord: Coord) -> str:
+            mark = marks.get(coord, Mark.EXACT)
+            return self.cell(coord).export if mark is Mark.EXACT else mark.value
+
+        rows = [
+            [written((row, column)) for column in range(len(cells))]
+            for row, cells in enumerate(self.rows)
+        ]
+        if self.ranked:  # in name order, so that a row's place says nothing of its counts
+            rows.sort(key=lambda cells: (cells[0].casefold(), cells[1:]))
+        if self.totals:
+            rows.append([written((TOTAL, column)) for column in range(len(self.totals))])
+        return rows
 
 
 @dataclass(frozen=True)
@@ -149,11 +214,14 @@ def summary_table(trends: Trends) -> Table:
         (_("Notifications delivered"), count(trends.notifications_sent)),
         (_("Notifications failed"), count(trends.notifications_failed)),
     ]
+    booked, completed, cancelled, no_show = ((row, 1) for row in range(4))
     return Table(
         "summary",
         _("Key figures"),
         [_("Measure"), _("Value")],
         [[Cell(label), value] for label, value in rows],
+        relations=(within(booked, [completed, cancelled, no_show]),),
+        derived={(7, 1): (no_show, booked), (8, 1): (cancelled, booked)},  # the two rates
     )
 
 
@@ -183,6 +251,7 @@ def per_day_table(trends: Trends) -> Table:
         ],
         rows,
         totals=[Cell(_("Total")), *(count(_sum(trends, n)) for n in names)],
+        relations=_bookings_and_outcomes(len(rows), 1, (2, 3, 4), others=(5,)),
     )
 
 
@@ -197,6 +266,8 @@ def _count_table(slug: str, title: str, first: str, counts: list[Count]) -> Tabl
             count(sum(c.booked for c in counts)),
             count(sum(c.completed for c in counts)),
         ],
+        relations=_bookings_and_outcomes(len(counts), 1, (2,)),
+        ranked=True,
     )
 
 
@@ -233,6 +304,7 @@ def sex_age_table(trends: Trends) -> Table:
             count(sum(c.booked for c in trends.by_sex_age)),
             count(sum(c.completed for c in trends.by_sex_age)),
         ],
+        relations=_bookings_and_outcomes(len(rows), 2, (3,)),
     )
 
 
@@ -301,6 +373,8 @@ def doctors_table(trends: Trends) -> Table:
             Cell(sum(d.on_duty_seconds for d in doctors), "hours"),
             Cell(None, "percent"),
         ],
+        relations=(column_total(1, len(doctors)),),
+        ranked=True,
     )
 
 
@@ -421,6 +495,7 @@ def states_table(
             *(count(sum(int(getattr(r, n)) for r in rows)) for n in names),
             Cell(median, "minutes"),
         ],
+        relations=_bookings_and_outcomes(len(rows), 1, (2, 3, 4), others=(5,)),
     )
 
 
@@ -475,6 +550,12 @@ def live_table(live: LiveNow) -> Table:
             count(live.in_consultation),
             Cell(live.longest_wait_seconds, "minutes"),
         ],
+        # A doctor on duty in two OPDs is counted once in the total.
+        relations=(
+            column_total(1, len(live.opds)),
+            column_total(2, len(live.opds), at_least=True),
+            column_total(3, len(live.opds)),
+        ),
     )
 
 
@@ -489,8 +570,5 @@ def csv_response(table: Table, filename: str) -> HttpResponse:
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow([cell.export for cell in row])
-    if table.totals:
-        writer.writerow([cell.export for cell in table.totals])
+    writer.writerows(table.exported())
     return response
