@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "video",
     "consultations",
     "dashboards",
+    "audit",
 ]
 
 MIDDLEWARE = [
