@@ -67,7 +67,8 @@ class AccessEventAdmin(admin.ModelAdmin[AccessEvent]):
         return national_staff(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return national_staff(request)
+        # The list says it all; an event's own page would name the patient and the account.
+        return obj is None and national_staff(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
