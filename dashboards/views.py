@@ -23,7 +23,7 @@ from accounts.decorators import PageView
 from accounts.models import User
 from core import views as core_views
 from core.errors import NotFound
-from dashboards import freshness, queries, rollups, tables
+from dashboards import freshness, panels, queries, rollups, tables
 from dashboards.forms import DateRange, DateRangeForm
 from dashboards.freshness import Freshness
 from dashboards.queries import Scope
@@ -86,7 +86,7 @@ def _page(request: HttpRequest, user: User, scope: Scope) -> HttpResponse:
     trends = queries.trends(scope, period.start, period.end)
     live = queries.live_now(scope)
 
-    def with_csv(panel: tables.Panel) -> tables.Panel:
+    def with_csv(panel: panels.Panel) -> panels.Panel:
         return replace(panel, csv_url=_csv_url(scope, panel.table.slug, period))
 
     states = None
@@ -97,19 +97,19 @@ def _page(request: HttpRequest, user: User, scope: Scope) -> HttpResponse:
             return f"{reverse('dashboards:state', kwargs={'state': code})}?{query}"
 
         rows = queries.states_overview(period.start, period.end)
-        states = with_csv(tables.states_panel(rows, drill_down, median=trends.wait_median_seconds))
+        states = with_csv(panels.states_panel(rows, drill_down, median=trends.wait_median_seconds))
     context = {
         "scope": scope,
         "area_name": _area_name(scope),
         "form": form,
         "period": period,
         "live": live,
-        "live_panel": with_csv(tables.Panel(tables.live_table(live))),
+        "live_panel": with_csv(panels.Panel(tables.live_table(live))),
         "live_longest_minutes": tables.Cell(live.longest_wait_seconds, "minutes").display,
         "live_freshness": Freshness.of(timezone.now(), freshness.LIVE),
         "figures_freshness": Freshness.of(figures_at, freshness.FIGURES),
         "states": states,
-        "panels": [with_csv(panel) for panel in tables.trend_panels(trends)],
+        "panels": [with_csv(panel) for panel in panels.trend_panels(trends)],
         "drilled_down": scope.state is not None and user.is_national_admin,
         "strings": {
             "live": _("Live: figures update by themselves."),
