@@ -70,9 +70,12 @@ def within(whole: Coord, parts: Sequence[Coord]) -> Relation:
     return Relation(((whole, 1), *((part, -1) for part in parts)), slack=-1)
 
 
-def protect(counts: Mapping[Coord, int], relations: Iterable[Relation]) -> dict[Coord, Mark]:
-    """How to write each count so that no ``<5`` can be worked out from the others."""
-    network = _Network(counts, relations)
+def protect(
+    counts: Mapping[Coord, int], relations: Iterable[Relation], *, known: Iterable[Coord] = ()
+) -> dict[Coord, Mark]:
+    """How to write each count so that no ``<5`` can be worked out from the others. ``known``
+    counts are ones a reader has anyway (from another table): they are never withheld."""
+    network = _Network(counts, relations, set(known))
     short = [edge for edge in network.edges if edge.mark is Mark.SMALL and edge.coord]
     for release_totals in (False, True):
         if release_totals:
@@ -100,6 +103,7 @@ class _Edge:
     value: int
     coord: Coord | None  # None: the unseen count of a relation
     mark: Mark
+    known: bool = False  # written elsewhere: withholding it here would hide nothing
 
     def __post_init__(self) -> None:
         self._update()
@@ -115,7 +119,7 @@ class _Edge:
     def _update(self) -> None:
         # candidate: a written count that could be withheld; limits: what a reader knows of
         # it (for a candidate, once withheld); cost: what withholding it would cost.
-        self.candidate = self.mark is Mark.EXACT and self.value >= SMALL_BELOW
+        self.candidate = self.mark is Mark.EXACT and self.value >= SMALL_BELOW and not self.known
         mark = Mark.WITHHELD if self.candidate else self.mark
         if self.coord is None:
             self.limits = (0, UNBOUNDED)
@@ -131,7 +135,10 @@ class _Edge:
 class _Network:
     OUTSIDE = 0
 
-    def __init__(self, counts: Mapping[Coord, int], relations: Iterable[Relation]) -> None:
+    def __init__(
+        self, counts: Mapping[Coord, int], relations: Iterable[Relation], known: set[Coord]
+    ) -> None:
+        self.known = known
         ends: dict[Coord, list[tuple[int, int]]] = defaultdict(list)
         self.edges: list[_Edge] = []
         self.links: dict[int, list[tuple[_Edge, int]]] = defaultdict(list)
@@ -163,7 +170,7 @@ class _Network:
     def _add(self, node: int, sign: int, value: int, coord: Coord | None) -> _Edge:
         # +1: the count flows into the relation's node; -1: out of it.
         head, tail = (node, self.OUTSIDE) if sign > 0 else (self.OUTSIDE, node)
-        edge = _Edge(len(self.edges), tail, head, value, coord, _mark(value))
+        edge = _Edge(len(self.edges), tail, head, value, coord, _mark(value), coord in self.known)
         self.edges.append(edge)
         if coord is None:  # a count's edge is linked once both of its ends are known
             self._link(edge)
@@ -179,7 +186,8 @@ class _Network:
         """Withhold the "<5" totals of the relations the ``near`` counts are in."""
         nodes = {node for edge in near for node in (edge.tail, edge.head)} - {self.OUTSIDE}
         for edge in self.edges:
-            if edge.is_total and edge.mark is Mark.SMALL and {edge.tail, edge.head} & nodes:
+            small_total = edge.is_total and edge.mark is Mark.SMALL and not edge.known
+            if small_total and {edge.tail, edge.head} & nodes:
                 edge.withhold()
 
     def make_room(self, small: _Edge) -> bool:

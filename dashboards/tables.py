@@ -39,6 +39,7 @@ from patients.models import Sex
 
 Kind = Literal["text", "date", "count", "minutes", "hours", "percent"]
 SUPPRESS_BELOW = SMALL_BELOW
+KNOWN_TOTAL = (TOTAL, 0)  # where a table without a totals row keeps a total known elsewhere
 HEAT_LEVELS = 5
 # Seconds are shown in minutes or hours, rates (0 to 1) in per cent; one decimal.
 SCALES: dict[str, float] = {"minutes": 1 / 60, "hours": 1 / 3600, "percent": 100}
@@ -118,6 +119,8 @@ class Table:
     relations: tuple[Relation, ...] = ()
     derived: dict[Coord, tuple[Coord, ...]] = field(default_factory=dict)  # e.g. rates
     ranked: bool = False  # rows ordered by a count: an export lists them by name
+    # Counts a reader has from another table of the page (not written in this one).
+    known: dict[Coord, int] = field(default_factory=dict)
 
     def cell(self, coord: Coord) -> Cell:
         row, column = coord
@@ -132,7 +135,7 @@ class Table:
             for column, cell in enumerate(cells)
             if cell.kind == "count" and isinstance(cell.value, int)
         }
-        marks = protect(counts, self.relations)
+        marks = protect({**counts, **self.known}, self.relations, known=self.known)
         hidden = {coord for coord, mark in marks.items() if mark is not Mark.EXACT}
         for coord, sources in self.derived.items():
             if hidden.intersection(sources):
@@ -269,12 +272,17 @@ def busiest_hours_table(trends: Trends) -> Table:
         + [Cell(v, "count", shade=_shade(v, peak)) for v in trends.busiest_hours[weekday]]
         for weekday in range(len(trends.busiest_hours))
     ]
+    # Its cells add up to the period's bookings, which "Key figures" gives: a reader knows it.
+    booked = sum(sum(day) for day in trends.busiest_hours)
+    cells = [(row, column) for row in range(len(rows)) for column in range(1, 25)]
     return Table(
         "busiest-hours",
         _("Busiest hours (bookings by day of the week and hour, IST)"),
         [_("Day"), *(f"{hour:02d}" for hour in range(24))],
         rows,
         wide=True,
+        relations=(Relation((*((cell, 1) for cell in cells), (KNOWN_TOTAL, -1))),),
+        known={KNOWN_TOTAL: booked},
     )
 
 

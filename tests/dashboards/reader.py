@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 
 BIG = 10**7  # above any count in these tests
@@ -70,14 +71,17 @@ def _propagate(bounds: dict[str, tuple[int, int]], equations: list[tuple[list[Te
     for _pass in range(50):
         changed = False
         for terms, constant in equations:
+            # The least and most the whole left side can be; each term's share taken out below.
+            least = sum(min(c * bounds[n][0], c * bounds[n][1]) for n, c in terms)
+            most = sum(max(c * bounds[n][0], c * bounds[n][1]) for n, c in terms)
             for name, coefficient in terms:
-                low = high = constant
-                for other, c in terms:
-                    if other == name:
-                        continue
-                    lo, hi = bounds[other]
-                    low -= max(c * lo, c * hi)
-                    high -= min(c * lo, c * hi)
+                lo, hi = bounds[name]
+                own_least, own_most = (
+                    min(coefficient * lo, coefficient * hi),
+                    max(coefficient * lo, coefficient * hi),
+                )
+                low = constant - (most - own_most)
+                high = constant - (least - own_least)
                 # coefficient * x is within [low, high]; coefficients are 1 or -1
                 new_lo, new_hi = (low, high) if coefficient > 0 else (-high, -low)
                 lo, hi = bounds[name]
@@ -87,6 +91,10 @@ def _propagate(bounds: dict[str, tuple[int, int]], equations: list[tuple[list[Te
                 if (lo, hi) != bounds[name]:
                     bounds[name] = (lo, hi)
                     changed = True
+                    least, most = (
+                        sum(min(c * bounds[n][0], c * bounds[n][1]) for n, c in terms),
+                        sum(max(c * bounds[n][0], c * bounds[n][1]) for n, c in terms),
+                    )
         if not changed:
             break
     return True
@@ -111,6 +119,12 @@ def _search(bounds: dict[str, tuple[int, int]], equations: list[tuple[list[Term]
     open_ = [(hi - lo, name) for name, (lo, hi) in bounds.items() if lo < hi]
     if not open_:
         return True
+    # Equations that share no open variable are independent, and each alone, its bounds
+    # propagated (unit coefficients), has a solution for every value left in its bounds.
+    names = {name for _width, name in open_}
+    shared = Counter(name for terms, _c in equations for name, _ in terms if name in names)
+    if all(n <= 1 for n in shared.values()):
+        return True
     _width, name = min(open_)
     low, high = bounds[name]
     # Its lowest value first (propagation then usually settles the rest), then each half of
@@ -134,9 +148,12 @@ class Export:
         return cls(columns, rows, totals)
 
 
-def possible_values(export: Export) -> dict[tuple[int, int], set[int]]:
+def possible_values(
+    export: Export, *, known_total: int | None = None
+) -> dict[tuple[int, int], set[int]]:
     """For each "<5" cell (row, column; row -1 for the totals row), the values it could have
-    for all the table says."""
+    for all the table says, and ``known_total``: what every count of the table adds up to, read
+    from another table (the busiest hours add up to the bookings under "Key figures")."""
     problem = Problem()
     cells: dict[tuple[int, int], str | int] = {}
     smalls = []
@@ -152,6 +169,9 @@ def possible_values(export: Export) -> dict[tuple[int, int], set[int]]:
             elif text.isdigit():
                 cells[row, column] = int(text)
     _relations(export, problem, cells)
+    if known_total is not None:
+        total: str | int = known_total if known_total >= 5 else problem.variable("known", 1, 4)
+        problem.add([(cell, 1) for cell in cells.values()] + [(total, -1)])
     return {
         coord: {v for v in range(1, 5) if feasible(problem, {str(cells[coord]): v})}
         for coord in smalls

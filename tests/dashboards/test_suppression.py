@@ -13,10 +13,21 @@ import pytest
 from django.test import Client
 
 from dashboards import tables
-from dashboards.queries import Count, DayPoint, DoctorUse, LiveNow, OpdLive, StateRow, Trends
-from tests.dashboards.conftest import World
+from dashboards.queries import (
+    Count,
+    DayPoint,
+    DoctorUse,
+    LiveNow,
+    OpdLive,
+    Scope,
+    StateRow,
+    Trends,
+    trends,
+)
+from tests.dashboards.conftest import FIRST_DAY, LAST_DAY, World
 from tests.dashboards.reader import Export, possible_values
 from tests.dashboards.support import RANGE, roll_up
+from tests.factories import state
 
 START = date(2026, 3, 2)
 EVERY_VALUE = {1, 2, 3, 4}
@@ -184,22 +195,27 @@ def random_live(rng: random.Random) -> LiveNow:
     )
 
 
-def random_tables(seed: int) -> list[tables.Table]:
+def random_tables(seed: int) -> tuple[Trends, list[tables.Table]]:
     rng = random.Random(seed)
-    trends = random_trends(rng)
-    return [
-        *(build(trends) for build in tables.TREND_TABLES.values()),
+    figures = random_trends(rng)
+    return figures, [
+        *(build(figures) for build in tables.TREND_TABLES.values()),
         tables.states_table(random_states(rng), median=None),
         tables.live_table(random_live(rng)),
     ]
 
 
-def assert_protected(export: Export, name: str) -> int:
+def heat_map_total(figures: Trends) -> int:
+    """What the busiest hours add up to: the bookings "Key figures" gives."""
+    return sum(sum(day) for day in figures.busiest_hours)
+
+
+def assert_protected(export: Export, name: str, *, known_total: int | None = None) -> int:
     """Every "<5" of ``export`` keeps at least two values ("not recoverable"), and every value
     from 1 to 4 wherever the table leaves room for it: only a row whose bookings are themselves
     "<5" limits its own cells (outcomes of at least 1 each among at most 4 bookings). Returns
     how many "<5" there are."""
-    found_values = possible_values(export)
+    found_values = possible_values(export, known_total=known_total)
     bookings = export.columns.index("Booked") if "Booked" in export.columns else None
     for (row, column), found in found_values.items():
         assert len(found) >= 2, (name, row, column, found, export)
@@ -212,8 +228,19 @@ def assert_protected(export: Export, name: str) -> int:
 
 @pytest.mark.parametrize("seed", range(120))
 def test_no_small_count_of_a_random_table_can_be_worked_out(seed: int) -> None:
-    for table in random_tables(seed):
-        assert_protected(exported(table), table.slug)
+    figures, built = random_tables(seed)
+    for table in built:
+        known = heat_map_total(figures) if table.slug == "busiest-hours" else None
+        assert_protected(exported(table), table.slug, known_total=known)
+
+
+def test_the_busiest_hours_cannot_be_worked_out_from_the_key_figures() -> None:
+    hours = [[0] * 24 for _day in range(7)]
+    hours[0][9], hours[0][10], hours[2][11] = 8, 3, 12  # 23 bookings, as "Key figures" says
+    export = exported(tables.busiest_hours_table(trends_with(busiest_hours=hours)))
+    values = possible_values(export, known_total=23)
+    assert values
+    assert all(found == EVERY_VALUE for found in values.values()), values
 
 
 # --- The exports of a month of visits ---------------------------------------------------------
@@ -224,6 +251,7 @@ def test_no_export_of_the_month_gives_a_small_count_away(
     month_of_visits: World, up_admin, national_admin
 ) -> None:
     roll_up()
+    month = trends(Scope(state("UP")), FIRST_DAY, LAST_DAY)
     paths = [(up_admin, f"/dashboard/{slug}.csv") for slug in [*tables.TREND_TABLES, "live"]] + [
         (national_admin, "/dashboard/states.csv"),
         (national_admin, "/dashboard/by-opd.csv"),
@@ -239,5 +267,6 @@ def test_no_export_of_the_month_gives_a_small_count_away(
         if any(path.endswith(f"/{slug}.csv") for slug in RANKED):
             names = [row[0].casefold() for row in export.rows]
             assert names == sorted(names), path
-        smalls += assert_protected(export, path)
+        known = heat_map_total(month) if path.endswith("/busiest-hours.csv") else None
+        smalls += assert_protected(export, path, known_total=known)
     assert smalls > 10, "the month must have small counts to protect"
