@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsPatientAccount, IsStaff, signed_in_user
+from audit.models import AccessEvent
+from audit.services import record_access
 from consultations import selectors, services, validation
 from consultations.models import Consultation, MedicineLine, Prescription
 from core.api.schema import refusal
@@ -178,6 +180,12 @@ class ConsultationView(APIView):
     )
     def get(self, request: Request, ticket_id: str) -> Response:
         consultation = selectors.consultation_for_doctor(_doctor(request), ticket_id)
+        record_access(
+            request,
+            AccessEvent.Action.CONSULTATION,
+            consultation.patient,
+            subject=consultation.public_id,
+        )
         draft = consultation.prescriptions.filter(status=Prescription.Status.DRAFT).first()
         if draft is None and not consultation.prescriptions.exists():
             draft = services.draft_for(consultation)
@@ -249,10 +257,15 @@ class MyPrescriptions(APIView):
         summary="The family's prescriptions", responses={200: PrescriptionSerializer(many=True)}
     )
     def get(self, request: Request) -> Response:
-        prescriptions = selectors.prescriptions_for(signed_in_user(request)).order_by(
-            "-finalised_at"
+        prescriptions = list(
+            selectors.prescriptions_for(signed_in_user(request)).order_by("-finalised_at")[:100]
         )
-        return Response(PrescriptionSerializer(prescriptions[:100], many=True).data)
+        record_access(
+            request,
+            AccessEvent.Action.PRESCRIPTION,
+            [prescription.consultation.patient for prescription in prescriptions],
+        )
+        return Response(PrescriptionSerializer(prescriptions, many=True).data)
 
 
 class PrescriptionDetail(APIView):
@@ -262,4 +275,10 @@ class PrescriptionDetail(APIView):
     )
     def get(self, request: Request, prescription_id: str) -> Response:
         prescription = selectors.prescription_for(signed_in_user(request), prescription_id)
+        record_access(
+            request,
+            AccessEvent.Action.PRESCRIPTION,
+            prescription.consultation.patient,
+            subject=prescription.public_id,
+        )
         return Response(PrescriptionSerializer(prescription).data)

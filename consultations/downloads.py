@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from accounts.models import User
+from audit.models import AccessEvent
+from audit.services import record_access
 from consultations import documents, fhir, selectors
 from consultations.models import Prescription
 from core.errors import Conflict
@@ -55,6 +57,12 @@ def _private(response: Response) -> Response:
 @require_safe
 def prescription_pdf(request: HttpRequest, prescription_id: uuid.UUID) -> HttpResponseBase:
     stored = documents.ensure_stored(_signed_prescription(request, prescription_id))
+    record_access(
+        request,
+        AccessEvent.Action.PDF,
+        stored.consultation.patient,
+        subject=stored.public_id,
+    )
     response = FileResponse(
         stored.pdf.open("rb"),
         as_attachment=True,
@@ -68,6 +76,12 @@ def prescription_pdf(request: HttpRequest, prescription_id: uuid.UUID) -> HttpRe
 @require_safe
 def prescription_fhir(request: HttpRequest, prescription_id: uuid.UUID) -> HttpResponse:
     prescription = _signed_prescription(request, prescription_id)
+    record_access(
+        request,
+        AccessEvent.Action.FHIR,
+        prescription.consultation.patient,
+        subject=prescription.public_id,
+    )
     body = json.dumps(
         fhir.document_bundle(prescription), cls=DjangoJSONEncoder, ensure_ascii=False, indent=2
     )

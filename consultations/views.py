@@ -19,6 +19,9 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import patient_page
 from accounts.models import User
+from audit.models import AccessEvent
+from audit.selectors import looks_at_family
+from audit.services import record_access
 from consultations import forms, selectors, services
 from consultations.api import PrescriptionSerializer
 from consultations.models import Consultation, Prescription
@@ -38,6 +41,13 @@ def consultation_page(request: HttpRequest, doctor: Doctor, ticket_id: str) -> H
     consultation = selectors.consultation_for_doctor(doctor, ticket_id)
     if request.method == "POST":
         return _post_prescription(request, doctor, consultation)
+    # The record, with the patient's earlier prescriptions (also on the call page's panel).
+    record_access(
+        request,
+        AccessEvent.Action.CONSULTATION,
+        consultation.patient,
+        subject=consultation.public_id,
+    )
     if request.GET.get("panel") == "call":  # the call page loads the form once the patient joins
         context = {**forms.form_context(consultation), "in_call": True}
         return render(request, "consultations/prescription_form.html", context)
@@ -118,6 +128,7 @@ class MemberHistory:
 @never_cache
 @patient_page
 def history_page(request: HttpRequest, account: User) -> HttpResponse:
+    looks = looks_at_family(account)  # read before this visit adds its own
     members = {member.pk: MemberHistory(member, []) for member in family_for(account)}
     for consultation in selectors.history_for(account):
         signed = sorted(
@@ -129,7 +140,10 @@ def history_page(request: HttpRequest, account: User) -> HttpResponse:
             consultation.patient_id, MemberHistory(consultation.patient, [])
         )
         member.visits.append(Visit(consultation, signed))
-    return render(request, "consultations/history.html", {"members": list(members.values())})
+    shown = [member.patient for member in members.values() if member.visits]
+    record_access(request, AccessEvent.Action.HISTORY, shown)
+    context = {"members": list(members.values()), "looks": looks}
+    return render(request, "consultations/history.html", context)
 
 
 @never_cache

@@ -417,13 +417,16 @@ def catch_up(now: datetime | None = None) -> int:
     return refreshed
 
 
-def ensure_fresh(max_age: timedelta = FRESH_ENOUGH) -> None:
+def ensure_fresh(max_age: timedelta = FRESH_ENOUGH) -> datetime:
     """Catch up now if the rollups are older than ``max_age``: a dashboard read never shows
     figures more than a minute behind, whether or not Celery beat is running (``make run`` has
-    no beat). Cheap when beat keeps up: one read of the cursor."""
+    no beat). Cheap when beat keeps up: one read of the cursor. Returns the moment the figures
+    were read up to, for the page to say how fresh they are."""
     cursor = RollupCursor.objects.filter(name=INCREMENTAL).first()
     if cursor is None or cursor.refreshed_at < timezone.now() - max_age:
         catch_up()
+        cursor = RollupCursor.objects.get(name=INCREMENTAL)
+    return cursor.read_up_to
 
 
 def reconcile(days: int = RECONCILE_DAYS, *, now: datetime | None = None) -> int:

@@ -1,32 +1,46 @@
-"""Every dashboard table, defined once: shown on the page (with its chart), exported as CSV.
+"""Every dashboard table, defined once: shown on the page (beside its chart, see
+``dashboards.panels``), exported as CSV.
 
 A ``Table`` holds typed ``Cell``s, so the page and the export can each write a value their own
 way: the page shows exact figures to the administrators who may see them; an export, which
 leaves the service, writes counts from 1 to 4 as "<5" (small-number suppression), so that no
-row of a file can point at a person.
+row of a file can point at a person, and withholds ("x") whatever else would let a reader work
+such a count out again from the table's totals and other cells (``dashboards.suppression``,
+applied to every export by ``csv_response``). Each table states what a reader knows of it:
+its ``relations`` (columns adding up to their totals, outcomes within bookings), the figures
+``derived`` from counts (rates), and whether its rows are ``ranked`` by a count.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from django.http import HttpResponse
 from django.utils.dates import WEEKDAYS
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from dashboards.buckets import AGE_BAND_LABELS
 from dashboards.queries import Count, LiveNow, StateRow, Trends
+from dashboards.suppression import (
+    SMALL_BELOW,
+    TOTAL,
+    Coord,
+    Mark,
+    Relation,
+    column_total,
+    protect,
+    within,
+)
 from patients.models import Sex
 
 Kind = Literal["text", "date", "count", "minutes", "hours", "percent"]
-SUPPRESS_BELOW = 5
+SUPPRESS_BELOW = SMALL_BELOW
+KNOWN_TOTAL = (TOTAL, 0)  # where a table without a totals row keeps a total known elsewhere
 HEAT_LEVELS = 5
-CHART_TOP = 20  # bars in a chart; the table beside it lists every row
 # Seconds are shown in minutes or hours, rates (0 to 1) in per cent; one decimal.
 SCALES: dict[str, float] = {"minutes": 1 / 60, "hours": 1 / 3600, "percent": 100}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -78,6 +92,20 @@ def count(value: int) -> Cell:
     return Cell(value, "count")
 
 
+def _bookings_and_outcomes(
+    rows: int, booked: int, outcomes: Iterable[int], others: Iterable[int] = ()
+) -> tuple[Relation, ...]:
+    """What a reader knows of a table with a bookings column: in each row the outcomes
+    (completed, cancelled, no-show) are among the bookings, and every count column adds up to
+    its total."""
+    outcomes = tuple(outcomes)
+    return (
+        *(within((row, booked), [(row, column) for column in outcomes]) for row in range(rows)),
+        column_total(booked, rows, sign=-1),
+        *(column_total(column, rows) for column in (*outcomes, *others)),
+    )
+
+
 @dataclass(frozen=True)
 class Table:
     slug: str
@@ -87,44 +115,45 @@ class Table:
     totals: list[Cell] | None = None
     wide: bool = False  # many columns: scrolls sideways inside its own box on a phone
     empty: str = ""  # said instead of rows when there are none
+    # What a reader of an export knows besides the cells (see dashboards.suppression).
+    relations: tuple[Relation, ...] = ()
+    derived: dict[Coord, tuple[Coord, ...]] = field(default_factory=dict)  # e.g. rates
+    ranked: bool = False  # rows ordered by a count: an export lists them by name
+    # Counts a reader has from another table of the page (not written in this one).
+    known: dict[Coord, int] = field(default_factory=dict)
 
+    def cell(self, coord: Coord) -> Cell:
+        row, column = coord
+        return (self.totals or [])[column] if row == TOTAL else self.rows[row][column]
 
-@dataclass(frozen=True)
-class Panel:
-    """A section of the page: a chart a person looks at and the table a screen reader reads."""
+    def exported(self) -> list[list[str]]:
+        """The rows (then the totals) as a CSV file writes them: small counts and whatever
+        would give them away suppressed."""
+        counts = {
+            (row, column): int(cell.value)
+            for row, cells in [*enumerate(self.rows), (TOTAL, self.totals or [])]
+            for column, cell in enumerate(cells)
+            if cell.kind == "count" and isinstance(cell.value, int)
+        }
+        marks = protect({**counts, **self.known}, self.relations, known=self.known)
+        hidden = {coord for coord, mark in marks.items() if mark is not Mark.EXACT}
+        for coord, sources in self.derived.items():
+            if hidden.intersection(sources):
+                marks[coord] = Mark.WITHHELD
 
-    table: Table
-    chart: dict[str, Any] | None = None
-    heat_map: bool = False  # the table itself is the picture
-    summary: str = ""  # what the chart shows, for its accessible name
-    csv_url: str = ""
+        def written(coord: Coord) -> str:
+            mark = marks.get(coord, Mark.EXACT)
+            return self.cell(coord).export if mark is Mark.EXACT else mark.value
 
-    @property
-    def chart_id(self) -> str:
-        """The id of the chart's data (a json_script element)."""
-        return f"chart-data-{self.table.slug}"
-
-
-# --- Charts (Chart.js-ready data, drawn by static/js/dashboard.js) ----------------------------
-
-
-def _chart(
-    kind: str,
-    labels: Iterable[str],
-    series: Iterable[tuple[str, list[int | float | None]]],
-    *,
-    horizontal: bool = False,
-    stacked: bool = False,
-    percent: bool = False,
-) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "horizontal": horizontal,
-        "stacked": stacked,
-        "percent": percent,
-        "labels": list(labels),
-        "datasets": [{"label": label, "data": data} for label, data in series],
-    }
+        rows = [
+            [written((row, column)) for column in range(len(cells))]
+            for row, cells in enumerate(self.rows)
+        ]
+        if self.ranked:  # in name order, so that a row's place says nothing of its counts
+            rows.sort(key=lambda cells: (cells[0].casefold(), cells[1:]))
+        if self.totals:
+            rows.append([written((TOTAL, column)) for column in range(len(self.totals))])
+        return rows
 
 
 # --- Trends ---------------------------------------------------------------------------------
@@ -149,11 +178,14 @@ def summary_table(trends: Trends) -> Table:
         (_("Notifications delivered"), count(trends.notifications_sent)),
         (_("Notifications failed"), count(trends.notifications_failed)),
     ]
+    booked, completed, cancelled, no_show = ((row, 1) for row in range(4))
     return Table(
         "summary",
         _("Key figures"),
         [_("Measure"), _("Value")],
         [[Cell(label), value] for label, value in rows],
+        relations=(within(booked, [completed, cancelled, no_show]),),
+        derived={(7, 1): (no_show, booked), (8, 1): (cancelled, booked)},  # the two rates
     )
 
 
@@ -183,6 +215,7 @@ def per_day_table(trends: Trends) -> Table:
         ],
         rows,
         totals=[Cell(_("Total")), *(count(_sum(trends, n)) for n in names)],
+        relations=_bookings_and_outcomes(len(rows), 1, (2, 3, 4), others=(5,)),
     )
 
 
@@ -197,23 +230,12 @@ def _count_table(slug: str, title: str, first: str, counts: list[Count]) -> Tabl
             count(sum(c.booked for c in counts)),
             count(sum(c.completed for c in counts)),
         ],
+        relations=_bookings_and_outcomes(len(counts), 1, (2,)),
+        ranked=True,
     )
 
 
-def _count_chart(counts: list[Count]) -> dict[str, Any]:
-    top = sorted(counts, key=lambda c: (-c.booked, c.label))[:CHART_TOP]
-    return _chart(
-        "bar",
-        [c.label for c in top],
-        [
-            (_("Booked"), [c.booked for c in top]),
-            (_("Completed"), [c.completed for c in top]),
-        ],
-        horizontal=True,
-    )
-
-
-def _sex_label(code: str) -> str:
+def sex_label(code: str) -> str:
     return str(dict(Sex.choices).get(code, code))
 
 
@@ -221,7 +243,7 @@ def sex_age_table(trends: Trends) -> Table:
     rows = []
     for c in trends.by_sex_age:
         sex, _sep, band = c.key.partition(":")
-        rows.append([Cell(_sex_label(sex)), Cell(band), count(c.booked), count(c.completed)])
+        rows.append([Cell(sex_label(sex)), Cell(band), count(c.booked), count(c.completed)])
     return Table(
         "by-sex-age",
         _("By sex and age band"),
@@ -233,20 +255,7 @@ def sex_age_table(trends: Trends) -> Table:
             count(sum(c.booked for c in trends.by_sex_age)),
             count(sum(c.completed for c in trends.by_sex_age)),
         ],
-    )
-
-
-def _sex_age_chart(trends: Trends) -> dict[str, Any]:
-    booked: dict[tuple[str, str], int] = {}
-    for c in trends.by_sex_age:
-        sex, _sep, band = c.key.partition(":")
-        booked[sex, band] = booked.get((sex, band), 0) + c.booked
-    bands = list(AGE_BAND_LABELS) + sorted({b for _s, b in booked} - set(AGE_BAND_LABELS))
-    sexes = [code for code, _label in Sex.choices if any(s == code for s, _b in booked)]
-    return _chart(
-        "bar",
-        bands,
-        [(_sex_label(s), [booked.get((s, b), 0) for b in bands]) for s in sexes],
+        relations=_bookings_and_outcomes(len(rows), 2, (3,)),
     )
 
 
@@ -263,12 +272,17 @@ def busiest_hours_table(trends: Trends) -> Table:
         + [Cell(v, "count", shade=_shade(v, peak)) for v in trends.busiest_hours[weekday]]
         for weekday in range(len(trends.busiest_hours))
     ]
+    # Its cells add up to the period's bookings, which "Key figures" gives: a reader knows it.
+    booked = sum(sum(day) for day in trends.busiest_hours)
+    cells = [(row, column) for row in range(len(rows)) for column in range(1, 25)]
     return Table(
         "busiest-hours",
         _("Busiest hours (bookings by day of the week and hour, IST)"),
         [_("Day"), *(f"{hour:02d}" for hour in range(24))],
         rows,
         wide=True,
+        relations=(Relation((*((cell, 1) for cell in cells), (KNOWN_TOTAL, -1))),),
+        known={KNOWN_TOTAL: booked},
     )
 
 
@@ -301,30 +315,8 @@ def doctors_table(trends: Trends) -> Table:
             Cell(sum(d.on_duty_seconds for d in doctors), "hours"),
             Cell(None, "percent"),
         ],
-    )
-
-
-def _doctors_chart(trends: Trends) -> dict[str, Any]:
-    top = sorted(trends.doctors, key=lambda d: (-d.consultations, d.name))[:CHART_TOP]
-    return _chart(
-        "bar",
-        [d.name for d in top],
-        [(_("Utilisation (%)"), [round((d.utilisation or 0) * 100, 1) for d in top])],
-        horizontal=True,
-        percent=True,
-    )
-
-
-def _per_day_chart(trends: Trends) -> dict[str, Any]:
-    return _chart(
-        "line",
-        [date_format(p.day, "MONTH_DAY_FORMAT") for p in trends.per_day],
-        [
-            (_("Booked"), [p.booked for p in trends.per_day]),
-            (_("Completed"), [p.completed for p in trends.per_day]),
-            (_("Cancelled"), [p.cancelled for p in trends.per_day]),
-            (_("No-shows"), [p.no_show for p in trends.per_day]),
-        ],
+        relations=(column_total(1, len(doctors)),),
+        ranked=True,
     )
 
 
@@ -342,51 +334,6 @@ TREND_TABLES: dict[str, Callable[[Trends], Table]] = {
     "busiest-hours": busiest_hours_table,
     "doctors": doctors_table,
 }
-
-
-def trend_panels(trends: Trends) -> list[Panel]:
-    """The trend sections of a dashboard, in page order."""
-    tables = {slug: build(trends) for slug, build in TREND_TABLES.items()}
-    return [
-        Panel(tables["summary"]),
-        Panel(
-            tables["per-day"],
-            _per_day_chart(trends),
-            summary=_(
-                "Line chart of bookings, completed consultations, cancellations and "
-                "no-shows for each day."
-            ),
-        ),
-        Panel(
-            tables["by-opd"],
-            _count_chart(trends.by_opd),
-            summary=_("Bar chart of bookings and completed consultations for each OPD."),
-        ),
-        Panel(
-            tables["by-speciality"],
-            _count_chart(trends.by_speciality),
-            summary=_("Bar chart of bookings and completed consultations for each speciality."),
-        ),
-        Panel(
-            tables["by-district"],
-            _count_chart(trends.by_district),
-            summary=_(
-                "Bar chart of bookings and completed consultations for the districts "
-                "with the most bookings."
-            ),
-        ),
-        Panel(
-            tables["by-sex-age"],
-            _sex_age_chart(trends),
-            summary=_("Bar chart of bookings for each age band, by sex."),
-        ),
-        Panel(tables["busiest-hours"], heat_map=True),
-        Panel(
-            tables["doctors"],
-            _doctors_chart(trends),
-            summary=_("Bar chart of the utilisation of the doctors with the most consultations."),
-        ),
-    ]
 
 
 # --- The national view ------------------------------------------------------------------------
@@ -421,25 +368,7 @@ def states_table(
             *(count(sum(int(getattr(r, n)) for r in rows)) for n in names),
             Cell(median, "minutes"),
         ],
-    )
-
-
-def states_panel(
-    rows: list[StateRow], link_for: Callable[[str], str], *, median: float | None
-) -> Panel:
-    ordered = sorted(rows, key=lambda r: r.name)
-    return Panel(
-        states_table(ordered, link_for, median=median),
-        _chart(
-            "bar",
-            [r.name for r in ordered],
-            [
-                (_("Booked"), [r.booked for r in ordered]),
-                (_("Completed"), [r.completed for r in ordered]),
-            ],
-            horizontal=True,
-        ),
-        summary=_("Bar chart of bookings and completed consultations in every state and UT."),
+        relations=_bookings_and_outcomes(len(rows), 1, (2, 3, 4), others=(5,)),
     )
 
 
@@ -475,6 +404,12 @@ def live_table(live: LiveNow) -> Table:
             count(live.in_consultation),
             Cell(live.longest_wait_seconds, "minutes"),
         ],
+        # A doctor on duty in two OPDs is counted once in the total.
+        relations=(
+            column_total(1, len(live.opds)),
+            column_total(2, len(live.opds), at_least=True),
+            column_total(3, len(live.opds)),
+        ),
     )
 
 
@@ -489,8 +424,5 @@ def csv_response(table: Table, filename: str) -> HttpResponse:
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow([cell.export for cell in row])
-    if table.totals:
-        writer.writerow([cell.export for cell in table.totals])
+    writer.writerows(table.exported())
     return response

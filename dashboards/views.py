@@ -14,19 +14,27 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import PageView
 from accounts.models import User
-from dashboards import queries, rollups, tables
+from core import views as core_views
+from core.errors import NotFound
+from dashboards import freshness, panels, queries, rollups, tables
 from dashboards.forms import DateRange, DateRangeForm
+from dashboards.freshness import Freshness
 from dashboards.queries import Scope
 
 
 def admin_page(view: PageView) -> PageView:
-    """Signed-in administrators only (GET, never cached); the view receives the account."""
+    """Signed-in administrators only (GET, never cached); the view receives the account.
+
+    A refusal (not an administrator, another state, no such state) is answered here rather
+    than raised: Django logs a raised ``PermissionDenied`` with its traceback, and a refusal is
+    not an error. The response is still logged, as one WARNING line ("Forbidden: /path")."""
 
     @login_required(login_url="accounts:staff-signin")
     @require_GET
@@ -34,9 +42,16 @@ def admin_page(view: PageView) -> PageView:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
-        if not isinstance(user, User) or not user.is_administrator:
-            raise PermissionDenied
-        return view(request, user, *args, **kwargs)
+        try:
+            if not isinstance(user, User) or not user.is_administrator:
+                raise PermissionDenied
+            return view(request, user, *args, **kwargs)
+        except PermissionDenied:
+            return core_views.permission_denied(request)
+        except NotFound as refusal:
+            return render(request, "errors/404.html", {"message": refusal.message}, status=404)
+        except Http404:
+            return core_views.page_not_found(request)
 
     return wrapper
 
@@ -67,11 +82,11 @@ def _page(request: HttpRequest, user: User, scope: Scope) -> HttpResponse:
     if not form.is_valid():
         return _bad_range(request, scope, form)
     period = form.period
-    rollups.ensure_fresh()
+    figures_at = rollups.ensure_fresh()
     trends = queries.trends(scope, period.start, period.end)
     live = queries.live_now(scope)
 
-    def with_csv(panel: tables.Panel) -> tables.Panel:
+    def with_csv(panel: panels.Panel) -> panels.Panel:
         return replace(panel, csv_url=_csv_url(scope, panel.table.slug, period))
 
     states = None
@@ -82,17 +97,19 @@ def _page(request: HttpRequest, user: User, scope: Scope) -> HttpResponse:
             return f"{reverse('dashboards:state', kwargs={'state': code})}?{query}"
 
         rows = queries.states_overview(period.start, period.end)
-        states = with_csv(tables.states_panel(rows, drill_down, median=trends.wait_median_seconds))
+        states = with_csv(panels.states_panel(rows, drill_down, median=trends.wait_median_seconds))
     context = {
         "scope": scope,
         "area_name": _area_name(scope),
         "form": form,
         "period": period,
         "live": live,
-        "live_panel": with_csv(tables.Panel(tables.live_table(live))),
+        "live_panel": with_csv(panels.Panel(tables.live_table(live))),
         "live_longest_minutes": tables.Cell(live.longest_wait_seconds, "minutes").display,
+        "live_freshness": Freshness.of(timezone.now(), freshness.LIVE),
+        "figures_freshness": Freshness.of(figures_at, freshness.FIGURES),
         "states": states,
-        "panels": [with_csv(panel) for panel in tables.trend_panels(trends)],
+        "panels": [with_csv(panel) for panel in panels.trend_panels(trends)],
         "drilled_down": scope.state is not None and user.is_national_admin,
         "strings": {
             "live": _("Live: figures update by themselves."),

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "video",
     "consultations",
     "dashboards",
+    "audit",
 ]
 
 MIDDLEWARE = [

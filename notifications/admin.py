@@ -1,5 +1,6 @@
 """Stored notifications for national administrators: read-only, with the delivery log, and a
-way to send a failed message again once its cause is fixed."""
+way to send a failed message again once its cause is fixed. The text of a message is not shown:
+it names the family member it is about, and no administrator browses patients."""
 
 from __future__ import annotations
 
@@ -65,8 +66,6 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
         "about",
         "channel",
         "masked_recipient",
-        "subject",
-        "body",
         "status",
         "attempts",
         "next_attempt_at",

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import patient_page
 from accounts.forms import add_service_error
 from accounts.models import User
+from audit.models import AccessEvent
+from audit.services import record_access
 from core.errors import NotFound, ServiceError
 from core.ids import parse_uuid
 from patients.selectors import family_for, family_member_for
@@ -237,6 +239,9 @@ def attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
     )
     if found is None or not _may_see(user, found.ticket):
         raise NotFound(_("No such document."))
+    record_access(
+        request, AccessEvent.Action.ATTACHMENT, found.ticket.patient, subject=found.public_id
+    )
     response = FileResponse(
         found.file.open("rb"),
         as_attachment=True,

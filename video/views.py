@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.models import User
+from audit.models import AccessEvent
+from audit.services import record_access
 from queues import claims
 from queues.models import Ticket
 from video import services
@@ -33,6 +35,10 @@ def call_page(request: HttpRequest, room: uuid.UUID) -> HttpResponse:
     if not access.is_open:  # not started yet, or over: say so instead of showing a dead call
         context = {"ticket": access.ticket, "side": access.side, "open": False}
         return render(request, "video/call.html", {**context, "back_url": _back_url(access)})
+    if access.side == Side.DOCTOR:  # the patient's details, shared records, earlier prescriptions
+        record_access(
+            request, AccessEvent.Action.CALL, access.ticket.patient, subject=access.ticket.public_id
+        )
     return render(request, "video/call.html", _call_context(access))
 
 

@@ -5,6 +5,7 @@
 //   beside it, so nothing is lost without JavaScript or for a screen reader.
 // - Live now: a socket (/ws/dashboard/live/, see dashboards/consumers.py) sends a `live` frame on
 //   connect and whenever a queue changes; the figures and the OPD table are rewritten in place.
+// - Freshness: "updated N s ago" lines count on by themselves (see below).
 
 import { LiveSocket } from "./live-socket.js";
 
@@ -86,6 +87,47 @@ function drawCharts() {
   }
 }
 
+// --- How fresh the figures are ---------------------------------------------------------------
+//
+// "Updated 32 s ago": the server renders it with the figures' age; a timer counts on from
+// there (no reliance on the browser's clock agreeing with the server's), and a live frame
+// starts the live panel's count again. The sentences are the server's, translated.
+
+const clocks = new Map(); // [data-freshness] element -> {age at `since`, since (ms)}
+
+function fill(template, name, value) {
+  return (template || "").replace(`{${name}}`, String(value));
+}
+
+function showAge(node) {
+  const clock = clocks.get(node);
+  const age = Math.max(0, Math.floor(clock.age + (performance.now() - clock.since) / 1000));
+  const text =
+    age < 60
+      ? fill(node.dataset.secondsText, "seconds", age)
+      : fill(node.dataset.minutesText, "minutes", Math.floor(age / 60));
+  const shown = node.querySelector("[data-freshness-age]");
+  if (shown && shown.textContent !== text) shown.textContent = text;
+}
+
+// New figures read at `at` (ISO 8601 in IST, as the server sends it) just arrived.
+function updated(node, at) {
+  clocks.set(node, { age: 0, since: performance.now() });
+  const exact = node.querySelector("[data-freshness-exact]");
+  if (exact) {
+    exact.dateTime = at;
+    exact.textContent = fill(node.dataset.exactText, "time", at.slice(11, 19));
+  }
+  showAge(node);
+}
+
+function followFreshness() {
+  for (const node of document.querySelectorAll("[data-freshness]")) {
+    clocks.set(node, { age: Number(node.dataset.ageSeconds) || 0, since: performance.now() });
+  }
+  if (clocks.size) setInterval(() => clocks.forEach((_clock, node) => showAge(node)), 1000);
+}
+
 // --- Live now ------------------------------------------------------------------------------
 
 function minutes(seconds) {
@@ -123,11 +165,8 @@ function showLive(root, frame) {
       node.textContent = String(frame[name]);
     }
   }
-  const at = root.querySelector("[data-live-at]");
-  if (at && frame.at) {
-    at.dateTime = frame.at;
-    at.textContent = frame.at.slice(11, 16); // the server sends IST: HH:MM
-  }
+  const freshness = root.querySelector("[data-freshness]");
+  if (freshness && frame.at) updated(freshness, frame.at);
   const table = root.querySelector('[data-table="live"]');
   const body = table?.querySelector("[data-rows]");
   if (body) {
@@ -172,4 +211,5 @@ function followLive() {
 }
 
 drawCharts();
+followFreshness();
 followLive();

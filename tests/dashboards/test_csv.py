@@ -67,8 +67,8 @@ def test_it_writes_counts_from_1_to_4_as_under_5_and_keeps_0(rolled_up, up_admin
                 assert written == "0"
             elif value < 5:
                 assert written == "<5"
-            else:
-                assert written == str(value)
+            else:  # exact, or withheld so that no "<5" can be worked out (test_suppression)
+                assert written in (str(value), "x")
             seen.add(written if written in ("0", "<5") else "5+")
     assert seen == {"0", "<5", "5+"}, "the data must exercise every case"
 

@@ -74,6 +74,8 @@ def _history(open_page: OpenPage, sms: SmsInbox) -> Page:
     sign_in_patient(page, sms, visit.mobile)
     page.goto("/history/")
     expect(page.get_by_test_id("prescription")).to_have_count(1)
+    page.reload()  # now with its own first look in "Who opened the records of your family"
+    expect(page.get_by_test_id("look")).to_have_count(1)
     return page
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from knox.models import AuthToken
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import Role, User
 from core.clock import india_today
@@ -133,6 +133,12 @@ def book_by_phone(app: LiveApp, month: Month) -> dict[str, Any]:
         return body
 
 
+def seconds_ago(age: Locator) -> int:
+    found = re.search(r"(\d+) s ago", age.text_content() or "")
+    assert found is not None, age.text_content()
+    return int(found.group(1))
+
+
 def sign_in(page: Page, username: str) -> None:
     enter_staff_password(page, username, STAFF_PASSWORD)
     expect(page).to_have_url(re.compile(r"/staff/$"))
@@ -183,6 +189,11 @@ def test_a_state_administrator_reads_their_dashboard(
     page.keyboard.press("Enter")
     expect(per_day).to_be_visible()
 
+    # How fresh the figures are, counting on by itself (issue 9, item 31).
+    figures_age = page.get_by_test_id("figures-freshness").locator("[data-freshness-age]")
+    first = seconds_ago(figures_age)
+    expect(figures_age).to_have_text(f"Figures for today were updated {first + 2} s ago.")
+
     csv_link = page.get_by_role("link", name="Download “Consultations per day” (CSV)")
     with page.expect_download() as download:
         csv_link.click()
@@ -193,9 +204,13 @@ def test_a_state_administrator_reads_their_dashboard(
     expect(live.locator("[data-connection]")).to_have_text("Live: figures update by themselves.")
     waiting = live.locator('[data-live-figure="waiting"]')
     before = int(waiting.text_content() or "0")
+    live_age = live.get_by_test_id("live-freshness").locator("[data-freshness-age]")
+    expect(live_age).not_to_have_text(re.compile(r"Updated [0-2] s ago"))
     page.evaluate("window.__sameDocument = true")
     book_by_phone(live_app, month)
     expect(waiting).to_have_text(str(before + 1), timeout=5_000)
+    # The frame that brought the booking starts the live panel's count again.
+    assert seconds_ago(live_age) <= 2
     expect(live.locator('[data-table="live"]')).to_contain_text(month.opd.name)
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
 

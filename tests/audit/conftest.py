@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from tests.consultations.conftest import visit
+
+__all__ = ["visit"]
