@@ -28,6 +28,10 @@ class TicketSnapshotSerializer(serializers.Serializer[Any]):
         allow_null=True, help_text="1 for the next patient; null once no longer waiting"
     )
     waiting = serializers.IntegerField(help_text="Patients waiting in the OPD")
+    revision = serializers.IntegerField(
+        help_text="The OPD's line as of this change number: the socket's queue changes at or "
+        "below it are already counted (docs/waiting-room.md)"
+    )
     doctors_on_duty = serializers.IntegerField()
     seconds_per_patient = serializers.IntegerField()
     estimated_wait_seconds = serializers.IntegerField(
@@ -63,6 +67,11 @@ class PatientLineSerializer(serializers.Serializer[Any]):
     complaint = serializers.CharField()
     language = serializers.CharField()
     priority = serializers.CharField(allow_null=True, help_text="Why they are seen first, if so")
+    priority_basis = serializers.ChoiceField(
+        choices=["declared", "date_of_birth", "age", ""],
+        help_text="What the priority rests on: the family's declaration, or the date of birth "
+        "or age on record; empty without priority",
+    )
     opd = serializers.CharField(help_text="The OPD's code")
 
 

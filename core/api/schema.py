@@ -3,7 +3,8 @@ in the one error envelope, so a client generated from the schema handles it.
 
 ``ApiSchema`` (the project's ``DEFAULT_SCHEMA_CLASS``) adds the refusals every operation of a
 kind gives: 400 to one with a request body, 401 to one that needs a signed-in user (with
-``WWW-Authenticate``), 403 to one limited to a role, 404 to one addressing an object by id.
+``WWW-Authenticate``), 403 to one limited to a role, 404 to one addressing an object by id,
+and 503 with ``Retry-After`` to every one (a backing service briefly unreachable).
 Views declare the rest themselves with ``refusal(...)`` (409s, 429s with ``Retry-After``, a
 404 from a query parameter), next to the success response.
 """
@@ -33,7 +34,7 @@ class ErrorBodySerializer(serializers.Serializer[Any]):
         help_text="Messages per input that was refused ('medicines.0.dose' for nested input)",
     )
     retry_after = serializers.IntegerField(
-        required=False, help_text="429: seconds to wait (also the Retry-After header)"
+        required=False, help_text="429 and 503: seconds to wait (also the Retry-After header)"
     )
     attempts_left = serializers.IntegerField(
         required=False, help_text="otp_invalid: guesses left for this code"
@@ -60,6 +61,11 @@ INVALID = "The input was refused (code `invalid`, messages per input in `fields`
 NOT_SIGNED_IN = "Not signed in, or the token has expired or was revoked."
 WRONG_ROLE = "Signed in, but this account's role may not do this."
 NOT_FOUND = "No such object for this account (another account's looks the same)."
+UNAVAILABLE = (
+    "A service the request needs (PostgreSQL, Redis, the broker, or the access log) could not "
+    "be reached, and nothing was changed: code `unavailable` (`audit_unavailable` when records "
+    "could not be shown without recording the look); repeat after `Retry-After` seconds."
+)
 
 _HEADERS = [
     OpenApiParameter(
@@ -68,7 +74,7 @@ _HEADERS = [
         OpenApiParameter.HEADER,
         required=True,
         description="Seconds to wait before trying again",
-        response=[429],
+        response=[429, 503],
     ),
     OpenApiParameter(
         "WWW-Authenticate",
@@ -109,6 +115,7 @@ class ApiSchema(AutoSchema):
             refusals[403] = WRONG_ROLE
         if "{" in self.path:
             refusals[404] = NOT_FOUND
+        refusals[503] = UNAVAILABLE  # any request may meet an outage (core/outages.py)
         return refusals
 
 

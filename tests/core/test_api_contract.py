@@ -28,6 +28,11 @@ from tests.core.apicontract import (  # noqa: F401  (each module registers its d
 from tests.core.apicontract.checker import Contract, operations_of
 from tests.core.apicontract.registry import DRIVERS
 from tests.core.apicontract.world import World
+from tests.faults import PrivateRedis, all_redis_on
+
+# Every operation declares 503 (a backing service briefly away): a real outage produces it in
+# test_outage_answers_match_the_schema rather than in each operation's driver.
+OUTAGE = 503
 
 
 @pytest.fixture(scope="module")
@@ -86,5 +91,26 @@ def test_real_answers_match_the_schema(operation_id: str, contract: Contract, wo
     DRIVERS[operation_id](contract, world)
     seen = contract.seen[operation_id]
     assert any(200 <= status < 300 for status in seen), f"{operation_id}: no success driven"
-    undriven = contract.declared(operation_id) - seen
+    undriven = contract.declared(operation_id) - seen - {OUTAGE}
     assert not undriven, f"{operation_id} declares {sorted(undriven)} but no driver produced it"
+
+
+def test_outage_answers_match_the_schema(contract: Contract, world: World, tmp_path: Path) -> None:
+    """With Redis gone, requests that need it answer the declared 503: the envelope with
+    ``unavailable`` and ``retry_after``, and a ``Retry-After`` header."""
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    with all_redis_on(redis, key_prefix="contract-outage"):
+        redis.stop()
+        sign_in = {"username": world.doctor.user.username, "password": "not the password"}
+        answers = [
+            contract.call(
+                "POST", "/api/auth/otp/request/", json_body={"mobile": "98765 12341"}, expect=OUTAGE
+            ),
+            contract.call(
+                "POST", "/api/auth/staff/login/", json_body=sign_in, expect=OUTAGE, conforming=True
+            ),
+        ]
+    for answer in answers:
+        assert answer.json()["error"]["code"] == "unavailable"
+        assert int(answer["Retry-After"]) == answer.json()["error"]["retry_after"] > 0
