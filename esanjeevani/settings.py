@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "consultations",
     "dashboards",
     "audit",
+    "demo",
 ]
 
 MIDDLEWARE = [
