@@ -162,7 +162,8 @@ def _saved_run(dsn: str) -> dict[str, Any]:
 
 def _measure(args: argparse.Namespace, first_day: date, last_day: date) -> dict[str, Any]:
     from core.models import State  # noqa: PLC0415
-    from dashboards.queries import Scope, raw_trends, trends  # noqa: PLC0415
+    from dashboards.queries import Scope, trends  # noqa: PLC0415
+    from tests.dashboards.raw import raw_trends  # noqa: PLC0415
 
     start = max(first_day, last_day - timedelta(days=RANGE_DAYS - 1))
     rng = random.Random(args.seed)

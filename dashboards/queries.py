@@ -1,6 +1,6 @@
-"""What the dashboards show, read from the rollup tables (``trends``) or, for checking and for
-the benchmark, computed straight from the raw tables (``raw_trends``): both return the same
-``Trends`` for the same data.
+"""What the dashboards show, read from the rollup tables (``trends``). Tests and the benchmark
+also compute the same ``Trends`` straight from the raw tables (``tests/dashboards/raw.py``,
+which labels its ``Figures`` with ``trends_of`` as ``trends`` does).
 
 A ``Scope`` is a state or the whole country; ``scope_for(user)`` decides which one a user may
 see (``PermissionDenied`` for patients and doctors).
@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.db.models import BigIntegerField, Min, Q, QuerySet, Sum
 from django.db.models import Count as CountOf
 from django.db.models.fields.json import KT
@@ -28,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role
 from core.errors import NotFound
 from core.models import District, State
-from dashboards import buckets, rollup_sql, rollups
+from dashboards import buckets
 from dashboards.models import DayStats, DemographyStats, DistrictStats, DoctorDayStats, HourStats
 from patients.models import Sex
 from providers.models import Doctor
@@ -176,7 +175,7 @@ TOTAL_FIELDS = (
 
 
 @dataclass
-class _Figures:
+class Figures:
     """Trends before labels: what both the rollup and the raw readings produce."""
 
     per_day: dict[date, dict[str, int]] = field(default_factory=dict)
@@ -206,7 +205,7 @@ def _histogram_sums(column: str, edges: tuple[int, ...]) -> dict[str, Sum]:
 
 def trends(scope: Scope, start: date, end: date) -> Trends:
     """From the rollup tables: cost depends on the range and the number of OPDs only."""
-    figures = _Figures()
+    figures = Figures()
     days = _in_scope(DayStats.objects.all(), scope, start, end)
     for row in days.values("day").annotate(**{f: Sum(f) for f in DAY_FIELDS}):
         figures.per_day[row["day"]] = {f: row[f] for f in DAY_FIELDS}
@@ -234,90 +233,7 @@ def trends(scope: Scope, start: date, end: date) -> Trends:
         n=Sum("consultations"), c=Sum("consult_seconds"), d=Sum("on_duty_seconds")
     ):
         figures.doctors[row["doctor"]] = [row["n"], row["c"], row["d"]]
-    return _trends(start, end, figures)
-
-
-def raw_trends(scope: Scope, start: date, end: date, *, now: datetime | None = None) -> Trends:
-    """The same figures straight from tickets, prescriptions, notifications and shifts (open
-    shifts count up to ``now``): on PostgreSQL in one grouped pass over the range's tickets,
-    elsewhere by computing the range's slices in Python."""
-    now = now or timezone.now()
-    if connection.vendor == "postgresql":
-        return _trends(start, end, _raw_figures_sql(scope, start, end, now))
-    tickets = Ticket.objects.filter(service_date__range=(start, end))
-    shifts = DutyShift.objects.filter(
-        started_at__lt=rollups.day_start(end + timedelta(days=1))
-    ).filter(Q(ended_at=None) | Q(ended_at__gt=rollups.day_start(start)))
-    if scope.state is not None:
-        # The state's residents anywhere, and the doctors of its OPDs (or from it, in
-        # national OPDs) with all of their patients.
-        doctors_here = Q(opd__state=scope.state) | Q(
-            opd__state=None, doctor__home_state=scope.state
-        )
-        tickets = tickets.filter(Q(patient__state=scope.state) | doctors_here)
-        shifts = shifts.filter(doctors_here)
-    rows = rollups.compute(tickets, shifts, lambda _opd, day: start <= day <= end, now=now)
-    return _trends(start, end, _fold(rows, scope))
-
-
-def _raw_figures_sql(scope: Scope, start: date, end: date, now: datetime) -> _Figures:
-    state_id = scope.state.pk if scope.state is not None else None
-    figures = _Figures()
-    for group in rollup_sql.raw_groups(start, end, state_id, now=now):
-        key, booked, completed = group.key, group.booked, group.completed
-        match sorted(key):
-            case ["day"]:
-                figures.per_day[key["day"]] = {f: getattr(group, f) for f in DAY_FIELDS}
-                for f in TOTAL_FIELDS:
-                    figures.totals[f] += getattr(group, f)
-            case ["day", "hour"]:
-                figures.hours[(key["day"].weekday(), key["hour"])] += booked
-            case ["opd_id"]:
-                figures.by_opd[key["opd_id"]] = [booked, completed]
-            case ["district_id"] if key["district_id"] is not None:
-                figures.by_district[key["district_id"]] = [booked, completed]
-            case ["age_band", "sex"]:
-                figures.by_sex_age[(key["sex"], key["age_band"])] = [booked, completed]
-            case ["wait_b"] if key["wait_b"] is not None:
-                figures.wait[key["wait_b"]] = booked
-            case ["consult_b"] if key["consult_b"] is not None:
-                figures.consult[key["consult_b"]] = booked
-    for doctor_id, consultations, seconds, on_duty in rollup_sql.raw_doctors(
-        start, end, state_id, now=now
-    ):
-        figures.doctors[doctor_id] = [consultations, seconds, on_duty]
-    return figures
-
-
-def _fold(rows: rollups.SliceRows, scope: Scope) -> _Figures:
-    def wanted(row: Any) -> bool:
-        return scope.state is None or row.state_id == scope.state.pk
-
-    figures = _Figures()
-    for day in filter(wanted, rows.days):
-        point = figures.per_day.setdefault(day.day, dict.fromkeys(DAY_FIELDS, 0))
-        for f in DAY_FIELDS:
-            point[f] += getattr(day, f)
-        for f in TOTAL_FIELDS:
-            figures.totals[f] += getattr(day, f)
-        buckets.add(figures.wait, day.wait_histogram)
-        buckets.add(figures.consult, day.consult_histogram)
-        figures.by_opd[day.opd_id][0] += day.booked
-        figures.by_opd[day.opd_id][1] += day.completed
-    for district in filter(wanted, rows.districts):
-        figures.by_district[district.district_id][0] += district.booked
-        figures.by_district[district.district_id][1] += district.completed
-    for group in filter(wanted, rows.demography):
-        figures.by_sex_age[(group.sex, group.age_band)][0] += group.booked
-        figures.by_sex_age[(group.sex, group.age_band)][1] += group.completed
-    for hour in filter(wanted, rows.hours):
-        figures.hours[(hour.day.weekday(), hour.hour)] += hour.booked
-    for use in filter(wanted, rows.doctors):
-        totals = figures.doctors[use.doctor_id]
-        totals[0] += use.consultations
-        totals[1] += use.consult_seconds
-        totals[2] += use.on_duty_seconds
-    return figures
+    return trends_of(start, end, figures)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -328,7 +244,7 @@ def _ranked(counts: list[Count]) -> list[Count]:
     return sorted(counts, key=lambda c: (-c.booked, c.key))
 
 
-def _trends(start: date, end: date, figures: _Figures) -> Trends:
+def trends_of(start: date, end: date, figures: Figures) -> Trends:
     """Label and order the figures (both readings share this, so they compare equal)."""
     totals = figures.totals
     per_day = []
