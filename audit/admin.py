@@ -11,19 +11,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User
+from accounts.models import Role
+from accounts.selectors import admin_site_reach
 from audit.models import AccessEvent
 
 
 def national_staff(request: HttpRequest) -> bool:
     """The support team: the national administrator (or a superuser) on the admin site."""
-    user = request.user
-    return (
-        isinstance(user, User)
-        and user.is_active
-        and user.is_staff
-        and (user.is_superuser or user.role == Role.NATIONAL_ADMIN)
-    )
+    return admin_site_reach(request).every_state
 
 
 @admin.register(AccessEvent)

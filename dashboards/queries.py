@@ -2,8 +2,9 @@
 also compute the same ``Trends`` straight from the raw tables (``tests/dashboards/raw.py``,
 which labels its ``Figures`` with ``trends_of`` as ``trends`` does).
 
-A ``Scope`` is a state or the whole country; ``scope_for(user)`` decides which one a user may
-see (``PermissionDenied`` for patients and doctors).
+Every reading is for a ``Scope`` (a state or the whole country), which
+``dashboards.selectors.scope_for`` gives for a user. What is happening right now is read by
+``dashboards.live``.
 
 INTERFACE SHARED BY THE ROLLUP, PAGE AND BENCHMARK WORK: change only with all three in mind.
 """
@@ -12,37 +13,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import BigIntegerField, Min, Q, QuerySet, Sum
-from django.db.models import Count as CountOf
+from django.db.models import BigIntegerField, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
-from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
-from core.errors import NotFound
 from core.models import District, State
 from dashboards import buckets
 from dashboards.models import DayStats, DemographyStats, DistrictStats, DoctorDayStats, HourStats
+from dashboards.selectors import Scope
 from patients.models import Sex
 from providers.models import Doctor
-from queues.models import DutyShift, Opd, Ticket
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One state (``state`` set) or the whole country (``state`` None)."""
-
-    state: State | None
-
-    @property
-    def is_national(self) -> bool:
-        return self.state is None
+from queues.models import Opd
 
 
 @dataclass(frozen=True)
@@ -112,48 +97,6 @@ class StateRow:
     no_show: int
     prescriptions: int
     wait_median_seconds: float | None
-
-
-@dataclass(frozen=True)
-class OpdLive:
-    opd_key: str  # public id
-    name: str
-    waiting: int
-    doctors_on_duty: int
-    in_consultation: int
-    longest_wait_seconds: int | None
-
-
-@dataclass(frozen=True)
-class LiveNow:
-    opds: list[OpdLive]
-    waiting: int
-    doctors_on_duty: int
-    in_consultation: int
-    longest_wait_seconds: int | None
-
-
-# --- Who sees what ------------------------------------------------------------------------------
-
-
-def scope_for(user: Any, state_code: str | None = None) -> Scope:
-    """The scope ``user`` may see: a state administrator their state (asking for another state
-    is refused), the national administrator the country or any ``state_code``. Raises
-    ``PermissionDenied`` for anyone else and ``core.errors.NotFound`` for an unknown state."""
-    if not getattr(user, "is_authenticated", False):
-        raise PermissionDenied(_("Sign in as an administrator to see the dashboards."))
-    if user.role == Role.NATIONAL_ADMIN:
-        if not state_code:
-            return Scope(None)
-        state = State.objects.filter(code__iexact=state_code).first()
-        if state is None:
-            raise NotFound(_("No such state or union territory."))
-        return Scope(state)
-    if user.role == Role.STATE_ADMIN and user.state_id is not None:
-        if state_code and state_code.upper() != user.state.code:
-            raise PermissionDenied(_("You can only see your own state's dashboard."))
-        return Scope(user.state)
-    raise PermissionDenied(_("Only state and national administrators see the dashboards."))
 
 
 # --- Trends -------------------------------------------------------------------------------------
@@ -340,68 +283,3 @@ def states_overview(start: date, end: date) -> list[StateRow]:
             )
         )
     return rows
-
-
-# --- Right now ----------------------------------------------------------------------------------
-
-# Not yet with a doctor: in the waiting room, or being offered or called.
-WAITING = (Ticket.Status.WAITING, Ticket.Status.OFFERED, Ticket.Status.CALLED)
-
-
-def live_now(scope: Scope, *, now: datetime | None = None) -> LiveNow:
-    """Right now, from the live queue (only active tickets and open shifts are read).
-
-    ``waiting`` counts patients not yet with a doctor (waiting, offered, called). A state sees
-    its own OPDs, and national OPDs where its residents are waiting or being seen."""
-    now = now or timezone.now()
-    active = Ticket.objects.filter(status__in=Ticket.ACTIVE)
-    opds = Opd.objects.filter(is_active=True)
-    if scope.state is not None:
-        active = active.filter(
-            Q(opd__state=scope.state) | Q(opd__state=None, patient__state=scope.state)
-        )
-        opds = opds.filter(state=scope.state)
-    counts: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"waiting": 0, "in_consultation": 0, "oldest": None}
-    )
-    for row in active.values("opd_id", "status").annotate(n=CountOf("id"), oldest=Min("booked_at")):
-        opd_counts = counts[row["opd_id"]]
-        if row["status"] in WAITING:
-            opd_counts["waiting"] += row["n"]
-            if opd_counts["oldest"] is None or row["oldest"] < opd_counts["oldest"]:
-                opd_counts["oldest"] = row["oldest"]
-        elif row["status"] == Ticket.Status.IN_CONSULTATION:
-            opd_counts["in_consultation"] += row["n"]
-    shown = {opd.pk: opd for opd in opds}
-    shown.update(Opd.objects.in_bulk([pk for pk in counts if pk not in shown]))
-    on_duty: dict[int, set[int]] = defaultdict(set)
-    for opd_id, doctor_id in DutyShift.objects.filter(
-        ended_at=None, opd_id__in=list(shown)
-    ).values_list("opd_id", "doctor_id"):
-        on_duty[opd_id].add(doctor_id)
-
-    live = []
-    for opd in sorted(shown.values(), key=lambda o: (o.display_name, str(o.public_id))):
-        c = counts.get(opd.pk, {"waiting": 0, "in_consultation": 0, "oldest": None})
-        live.append(
-            OpdLive(
-                opd_key=str(opd.public_id),
-                name=opd.display_name,
-                waiting=c["waiting"],
-                doctors_on_duty=len(on_duty[opd.pk]),
-                in_consultation=c["in_consultation"],
-                longest_wait_seconds=_seconds_since(c["oldest"], now),
-            )
-        )
-    waits = [o.longest_wait_seconds for o in live if o.longest_wait_seconds is not None]
-    return LiveNow(
-        opds=live,
-        waiting=sum(o.waiting for o in live),
-        doctors_on_duty=len(set().union(*on_duty.values())) if on_duty else 0,
-        in_consultation=sum(o.in_consultation for o in live),
-        longest_wait_seconds=max(waits) if waits else None,
-    )
-
-
-def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
-    return None if moment is None else max(int((now - moment).total_seconds()), 0)

@@ -4,7 +4,7 @@
 
 For bulk loads (the benchmark's ten million tickets, a restore) recomputing slice by slice in
 Python would take hours; these statements do a month in one pass per table. They must give the
-very rows ``rollups.compute`` gives: same rounding (whole seconds, rounded down), same buckets
+very rows ``slices.compute`` gives: same rounding (whole seconds, rounded down), same buckets
 (``dashboards.buckets``), same ages (completed years on the service day), same IST days.
 
 ``visits_cte``, ``doctor_days_sql``, ``COUNTS`` and ``sql_params`` are also what the tests' and

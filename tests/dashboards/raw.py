@@ -8,7 +8,7 @@ notifications and shifts) instead of the rollups: the reference the rollups are 
 Not production code: no page, API or socket reads it. On PostgreSQL it counts the range's
 tickets in one grouped pass (with ``dashboards.rollup_sql``'s statements, so the two agree by
 construction on rounding, buckets and ages); elsewhere it computes the range's slices in Python
-(``dashboards.rollups.compute``) and folds them.
+(``dashboards.slices.compute``) and folds them.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from dashboards import buckets, rollup_sql, rollups
-from dashboards.queries import DAY_FIELDS, TOTAL_FIELDS, Figures, Scope, Trends, trends_of
+from dashboards import buckets, rollup_sql, slices
+from dashboards.queries import DAY_FIELDS, TOTAL_FIELDS, Figures, Trends, trends_of
+from dashboards.selectors import Scope
 from queues.models import DutyShift, Ticket
 
 
@@ -35,8 +36,8 @@ def raw_trends(scope: Scope, start: date, end: date, *, now: datetime | None = N
         return trends_of(start, end, _raw_figures_sql(scope, start, end, now))
     tickets = Ticket.objects.filter(service_date__range=(start, end))
     shifts = DutyShift.objects.filter(
-        started_at__lt=rollups.day_start(end + timedelta(days=1))
-    ).filter(Q(ended_at=None) | Q(ended_at__gt=rollups.day_start(start)))
+        started_at__lt=slices.day_start(end + timedelta(days=1))
+    ).filter(Q(ended_at=None) | Q(ended_at__gt=slices.day_start(start)))
     if scope.state is not None:
         # The state's residents anywhere, and the doctors of its OPDs (or from it, in
         # national OPDs) with all of their patients.
@@ -45,7 +46,7 @@ def raw_trends(scope: Scope, start: date, end: date, *, now: datetime | None = N
         )
         tickets = tickets.filter(Q(patient__state=scope.state) | doctors_here)
         shifts = shifts.filter(doctors_here)
-    rows = rollups.compute(tickets, shifts, lambda _opd, day: start <= day <= end, now=now)
+    rows = slices.compute(tickets, shifts, lambda _opd, day: start <= day <= end, now=now)
     return trends_of(start, end, _fold(rows, scope))
 
 
@@ -76,7 +77,7 @@ def _raw_figures_sql(scope: Scope, start: date, end: date, now: datetime) -> Fig
     return figures
 
 
-def _fold(rows: rollups.SliceRows, scope: Scope) -> Figures:
+def _fold(rows: slices.SliceRows, scope: Scope) -> Figures:
     def wanted(row: Any) -> bool:
         return scope.state is None or row.state_id == scope.state.pk
 

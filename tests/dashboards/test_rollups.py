@@ -13,7 +13,8 @@ from consultations.selectors import consultation_for_doctor
 from core.clock import IST
 from dashboards import rollups
 from dashboards.models import DayStats, DoctorDayStats, RollupCursor
-from dashboards.queries import Scope, Trends, trends
+from dashboards.queries import Trends, trends
+from dashboards.selectors import Scope
 from queues.models import DutyShift, Ticket
 from queues.services import duty, visits
 from queues.services.booking import book

@@ -12,8 +12,9 @@ from django.core.management import call_command
 from accounts.models import User
 from consultations.models import Consultation, Prescription, PrescriptionCounter
 from core.clock import india_today
-from dashboards.queries import Scope, trends
+from dashboards.queries import trends
 from dashboards.rollups import ROLLUP_MODELS
+from dashboards.selectors import Scope
 from demo.history import DEMO_MOBILE_PREFIX
 from notifications.models import Notification
 from patients.models import Patient
