@@ -26,7 +26,8 @@ from django.core.exceptions import PermissionDenied
 from accounts.models import User
 from core.errors import ServiceError
 from core.sockets import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, JsonSocket
-from dashboards.live import groups_for, live_now, live_payload
+from dashboards.events import groups_for
+from dashboards.live import live_now, live_payload
 from dashboards.selectors import Scope, scope_for
 
 logger = logging.getLogger(__name__)

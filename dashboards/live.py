@@ -1,6 +1,5 @@
-"""Right now, for the live panel: the figures read from the live queue (``live_now``), the
-frame a dashboard socket (and the API) sends, and the groups whose messages tell a dashboard
-that its figures changed (published by ``queues.broadcast``)."""
+"""Right now, for the live panel: the figures read from the live queue (``live_now``) and the
+frame a dashboard socket (and the API) sends. How a socket hears of changes: ``events``."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from django.utils import timezone
 
 from core.clock import india_now
 from dashboards.selectors import Scope
-from queues import broadcast
 from queues.models import DutyShift, Opd, Ticket
 
 
@@ -121,11 +119,3 @@ def live_payload(live: LiveNow) -> dict[str, Any]:
             for opd in live.opds
         ],
     }
-
-
-def groups_for(scope: Scope) -> list[str]:
-    """A state's dashboard hears of its own OPDs and of the national OPDs (whose patients come
-    from every state); the national dashboard hears of every OPD."""
-    if scope.state is None:
-        return [broadcast.DASHBOARD_ALL]
-    return [broadcast.dashboard_group(scope.state.code), broadcast.DASHBOARD_NATIONAL_OPDS]
