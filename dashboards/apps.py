@@ -13,4 +13,4 @@ class DashboardsConfig(AppConfig):
         from dashboards import events  # noqa: PLC0415
         from queues.signals import opd_changed  # noqa: PLC0415
 
-        opd_changed.connect(events.opd_changed, dispatch_uid=events.DISPATCH_UID)
+        opd_changed.connect(events.nudge_live_dashboards, dispatch_uid=events.DISPATCH_UID)

@@ -47,7 +47,7 @@ def _opd_state_code(opd_id: int) -> str | None:
     return _opd_state_codes[opd_id]
 
 
-def opd_changed(sender: Any, *, opd_id: int, **kwargs: Any) -> None:
+def nudge_live_dashboards(sender: Any, *, opd_id: int, **kwargs: Any) -> None:
     """The live dashboards that show this OPD should read their figures again (after commit,
     and with the claim's other messages when it sends them together)."""
     code = _opd_state_code(opd_id)

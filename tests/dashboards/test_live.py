@@ -181,4 +181,4 @@ def _book_silently(opd) -> None:
     try:
         booked(opd)
     finally:
-        opd_changed.connect(events.opd_changed, dispatch_uid=events.DISPATCH_UID)
+        opd_changed.connect(events.nudge_live_dashboards, dispatch_uid=events.DISPATCH_UID)
