@@ -21,7 +21,7 @@ DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext docker-compose poppler-
 
 help:
 	@echo "make run   - set up and serve the app at http://$(HOST):$(PORT) (SQLite unless DATABASE_URL/REDIS_URL are set)"
-	@echo "make test  - set up and run ruff, mypy and the whole test suite on PostgreSQL, Redis and Chromium"
+	@echo "make test  - set up and run ruff, import-linter, mypy and the whole test suite on PostgreSQL, Redis and Chromium"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,7 @@ services:
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy .

@@ -1,7 +1,7 @@
 """Accounts in the admin: staff only. A patient's account is its mobile number, so patient
 accounts are not listed, found, opened or offered anywhere in the admin (the user list, its
 search and filters, the doctor form's autocomplete, raw-id pop-ups, API tokens, TOTP devices);
-support finds a patient by Patient ID (patients/admin.py)."""
+support finds a patient by Patient ID (audit/admin.py)."""
 
 from __future__ import annotations
 

@@ -20,12 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import devices, otp, services
+from accounts.holders import holder_name
 from accounts.mobile import normalise_indian_mobile
 from accounts.models import User
 from accounts.permissions import signed_in_user
 from core.api.schema import refusal
 from core.http import client_address
-from patients.selectors import account_holder_of
 
 DEVICE_HELP = (
     "The `device` token from an earlier successful sign-in on this device, if any: the sign-in "
@@ -84,12 +84,11 @@ class MeSerializer(serializers.Serializer[User]):
 
     def get_full_name(self, user: User) -> str:
         if user.is_patient:
-            holder = account_holder_of(user)
-            return holder.name if holder else ""
+            return holder_name(user) or ""
         return user.full_name
 
     def get_profile_complete(self, user: User) -> bool:
-        return account_holder_of(user) is not None if user.is_patient else True
+        return holder_name(user) is not None if user.is_patient else True
 
     def get_second_factor(self, user: User) -> bool:
         return services.confirmed_totp_device(user) is not None

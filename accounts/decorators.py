@@ -24,7 +24,7 @@ def patient_page(view: PageView) -> PageView:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not isinstance(user, User) or not user.is_patient:
-            return redirect("accounts:staff-home")
+            return redirect("providers:staff-home")
         return view(request, user, *args, **kwargs)
 
     return wrapper

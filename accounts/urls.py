@@ -13,6 +13,5 @@ urlpatterns = [
     path("signout/", views.signout, name="signout"),
     path("staff/signin/", views.staff_signin, name="staff-signin"),
     path("staff/signin/code/", views.staff_code, name="staff-code"),
-    path("staff/", views.staff_home, name="staff-home"),
     path("staff/security/", views.staff_security, name="staff-security"),
 ]

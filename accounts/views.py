@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -31,12 +32,11 @@ from accounts.forms import (
     StaffPasswordForm,
     add_service_error,
 )
+from accounts.holders import holder_name
 from accounts.mobile import display_mobile
 from accounts.models import User
 from core.errors import ServiceError
 from core.http import client_address
-from patients.selectors import account_holder_of
-from providers.selectors import doctors_for
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 PENDING_STAFF_SECONDS = 300
@@ -59,10 +59,10 @@ def _signed_in_user(request: HttpRequest) -> User:
 
 def _after_sign_in(request: HttpRequest, user: User) -> HttpResponseRedirect:
     if user.is_patient:
-        if account_holder_of(user) is None:
+        if holder_name(user) is None:
             return redirect("patients:welcome")
         return redirect(_safe_next(request, reverse("patients:family")))
-    return redirect(_safe_next(request, reverse("accounts:staff-home")))
+    return redirect(_safe_next(request, reverse("providers:staff-home")))
 
 
 @require_http_methods(["GET", "POST"])
@@ -233,17 +233,15 @@ def signout(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-@login_required(login_url="accounts:staff-signin")
-def staff_home(request: HttpRequest) -> HttpResponse:
-    user = _signed_in_user(request)
-    if user.is_patient:
-        return redirect("patients:family")
-    doctor = doctors_for(user).filter(user=user).first()
-    return render(
-        request,
-        "accounts/staff_home.html",
-        {"doctor": doctor, "second_factor": services.confirmed_totp_device(user) is not None},
-    )
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, remembered on the account of a signed-in user."""
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    user = request.user
+    if user.is_authenticated and language in dict(settings.LANGUAGES):
+        User.objects.filter(pk=user.pk).update(preferred_language=language)
+    return response
 
 
 def _qr_svg(data: str) -> str:

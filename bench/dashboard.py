@@ -162,7 +162,9 @@ def _saved_run(dsn: str) -> dict[str, Any]:
 
 def _measure(args: argparse.Namespace, first_day: date, last_day: date) -> dict[str, Any]:
     from core.models import State  # noqa: PLC0415
-    from dashboards.queries import Scope, raw_trends, trends  # noqa: PLC0415
+    from dashboards.queries import trends  # noqa: PLC0415
+    from dashboards.selectors import Scope  # noqa: PLC0415
+    from tests.dashboards.raw import raw_trends  # noqa: PLC0415
 
     start = max(first_day, last_day - timedelta(days=RANGE_DAYS - 1))
     rng = random.Random(args.seed)
@@ -245,7 +247,13 @@ def main(argv: list[str] | None = None) -> int:
 
         # Every module the run uses, now: a later import could meet a newer version of a
         # file than the one its neighbours were loaded from.
-        for module in ("dashboards.rollup_sql", "dashboards.rollups", "dashboards.queries"):
+        for module in (
+            "dashboards.rollup_sql",
+            "dashboards.slices",
+            "dashboards.rollups",
+            "dashboards.queries",
+            "tests.dashboards.raw",
+        ):
             importlib.import_module(module)
         from bench.history import history_bounds  # noqa: PLC0415
 

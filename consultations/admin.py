@@ -26,7 +26,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class ConsultationAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "opd", "started_at"]
     list_filter = ["opd"]
-    # Never the patient: no administrator browses patients (see patients/admin.py).
+    # Never the patient: no administrator browses patients (see audit/admin.py).
     fields = readonly_fields = ("public_id", "ticket", "doctor", "opd", "started_at")
     show_full_result_count = False
 

@@ -14,11 +14,9 @@ from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import decorator_from_middleware
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 from django.views.i18n import JavaScriptCatalog
-from django.views.i18n import set_language as django_set_language
 
-from accounts.models import User
 from core.api.errors import json_error
 from core.middleware import unavailable_response
 from core.outages import is_outage
@@ -71,17 +69,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
-
-
-@require_POST
-def set_language(request: HttpRequest) -> HttpResponse:
-    """Django's language switch, remembered on the account of a signed-in user."""
-    response = django_set_language(request)
-    language = request.POST.get("language", "")
-    user = request.user
-    if user.is_authenticated and language in dict(settings.LANGUAGES):
-        User.objects.filter(pk=user.pk).update(preferred_language=language)
-    return response
 
 
 # Our own djangojs catalogue (LOCALE_PATHS; "core" has none of its own, so no package's strings

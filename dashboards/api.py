@@ -1,6 +1,6 @@
 """The dashboards over the API: trends for a date range, every state side by side, live now.
 
-Administrators only, scoped by ``queries.scope_for`` exactly like the pages: a state
+Administrators only, scoped by ``selectors.scope_for`` exactly like the pages: a state
 administrator their own state (another state: 403), the national administrator the country or
 any state. Figures are exact: whoever passes them on outside the service suppresses small
 counts, as the CSV exports do.
@@ -22,7 +22,8 @@ from accounts.permissions import IsAdministrator, signed_in_user
 from core.api.schema import refusal
 from dashboards import queries, rollups
 from dashboards.forms import DateRange, check_range
-from dashboards.live import live_payload
+from dashboards.live import live_now, live_payload
+from dashboards.selectors import Scope, scope_for
 
 # --- Query parameters -----------------------------------------------------------------------
 
@@ -67,8 +68,8 @@ def _query(request: Request, serializer_class: type[serializers.Serializer[Any]]
     return query.validated_data
 
 
-def _scope(request: Request, state: str | None) -> queries.Scope:
-    return queries.scope_for(signed_in_user(request), state)
+def _scope(request: Request, state: str | None) -> Scope:
+    return scope_for(signed_in_user(request), state)
 
 
 # --- Responses ------------------------------------------------------------------------------
@@ -124,7 +125,7 @@ class TrendsSerializer(serializers.Serializer[Any]):
     totals = serializers.DictField(child=serializers.IntegerField())
 
     def get_state(self, trends: queries.Trends) -> str | None:
-        scope: queries.Scope = self.context["scope"]
+        scope: Scope = self.context["scope"]
         return scope.state.code if scope.state else None
 
 
@@ -241,4 +242,4 @@ class LiveView(APIView):
     def get(self, request: Request) -> Response:
         query = _query(request, StateQuerySerializer)
         scope = _scope(request, query["state"])
-        return Response(live_payload(queries.live_now(scope)))
+        return Response(live_payload(live_now(scope)))

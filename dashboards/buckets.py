@@ -3,7 +3,8 @@
 Durations are whole seconds (rounded down). Bucket ``i`` holds values from ``edges[i]`` up to,
 not including, ``edges[i + 1]``; the last bucket is open-ended. Rollup rows store one count per
 bucket, so medians and percentiles over any range are read from summed histograms instead of
-from every ticket; ``raw_trends`` buckets the same way, so both agree to the second.
+from every ticket; the tests' raw reading (``tests/dashboards/raw.py``) buckets the same way, so
+both agree to the second.
 """
 
 from __future__ import annotations

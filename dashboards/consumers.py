@@ -26,9 +26,9 @@ from django.core.exceptions import PermissionDenied
 from accounts.models import User
 from core.errors import ServiceError
 from core.sockets import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, JsonSocket
-from dashboards import queries
-from dashboards.live import groups_for, live_payload
-from dashboards.queries import Scope
+from dashboards.events import groups_for
+from dashboards.live import live_now, live_payload
+from dashboards.selectors import Scope, scope_for
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,12 @@ REFRESH_SECONDS = 15.0
 
 @database_sync_to_async
 def _scope_for(user: User, state_code: str | None) -> Scope:
-    return queries.scope_for(user, state_code)
+    return scope_for(user, state_code)
 
 
 @database_sync_to_async
 def _snapshot(scope: Scope) -> dict[str, Any]:
-    return live_payload(queries.live_now(scope))
+    return live_payload(live_now(scope))
 
 
 def _state_asked(query_string: bytes) -> str | None:

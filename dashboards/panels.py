@@ -11,8 +11,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from dashboards.buckets import AGE_BAND_LABELS
+from dashboards.cells import Table
 from dashboards.queries import Count, StateRow, Trends
-from dashboards.tables import TREND_TABLES, Table, sex_label, states_table
+from dashboards.tables import TREND_TABLES, sex_label, states_table
 from patients.models import Sex
 
 CHART_TOP = 20  # bars in a chart; the table beside it lists every row

@@ -1,9 +1,10 @@
-"""What the dashboards show, read from the rollup tables (``trends``) or, for checking and for
-the benchmark, computed straight from the raw tables (``raw_trends``): both return the same
-``Trends`` for the same data.
+"""What the dashboards show, read from the rollup tables (``trends``). Tests and the benchmark
+also compute the same ``Trends`` straight from the raw tables (``tests/dashboards/raw.py``,
+which labels its ``Figures`` with ``trends_of`` as ``trends`` does).
 
-A ``Scope`` is a state or the whole country; ``scope_for(user)`` decides which one a user may
-see (``PermissionDenied`` for patients and doctors).
+Every reading is for a ``Scope`` (a state or the whole country), which
+``dashboards.selectors.scope_for`` gives for a user. What is happening right now is read by
+``dashboards.live``.
 
 INTERFACE SHARED BY THE ROLLUP, PAGE AND BENCHMARK WORK: change only with all three in mind.
 """
@@ -12,38 +13,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.db.models import BigIntegerField, Min, Q, QuerySet, Sum
-from django.db.models import Count as CountOf
+from django.db.models import BigIntegerField, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
-from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
-from core.errors import NotFound
 from core.models import District, State
-from dashboards import buckets, rollup_sql, rollups
+from dashboards import buckets
 from dashboards.models import DayStats, DemographyStats, DistrictStats, DoctorDayStats, HourStats
+from dashboards.selectors import Scope
 from patients.models import Sex
 from providers.models import Doctor
-from queues.models import DutyShift, Opd, Ticket
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One state (``state`` set) or the whole country (``state`` None)."""
-
-    state: State | None
-
-    @property
-    def is_national(self) -> bool:
-        return self.state is None
+from queues.models import Opd
 
 
 @dataclass(frozen=True)
@@ -115,48 +99,6 @@ class StateRow:
     wait_median_seconds: float | None
 
 
-@dataclass(frozen=True)
-class OpdLive:
-    opd_key: str  # public id
-    name: str
-    waiting: int
-    doctors_on_duty: int
-    in_consultation: int
-    longest_wait_seconds: int | None
-
-
-@dataclass(frozen=True)
-class LiveNow:
-    opds: list[OpdLive]
-    waiting: int
-    doctors_on_duty: int
-    in_consultation: int
-    longest_wait_seconds: int | None
-
-
-# --- Who sees what ------------------------------------------------------------------------------
-
-
-def scope_for(user: Any, state_code: str | None = None) -> Scope:
-    """The scope ``user`` may see: a state administrator their state (asking for another state
-    is refused), the national administrator the country or any ``state_code``. Raises
-    ``PermissionDenied`` for anyone else and ``core.errors.NotFound`` for an unknown state."""
-    if not getattr(user, "is_authenticated", False):
-        raise PermissionDenied(_("Sign in as an administrator to see the dashboards."))
-    if user.role == Role.NATIONAL_ADMIN:
-        if not state_code:
-            return Scope(None)
-        state = State.objects.filter(code__iexact=state_code).first()
-        if state is None:
-            raise NotFound(_("No such state or union territory."))
-        return Scope(state)
-    if user.role == Role.STATE_ADMIN and user.state_id is not None:
-        if state_code and state_code.upper() != user.state.code:
-            raise PermissionDenied(_("You can only see your own state's dashboard."))
-        return Scope(user.state)
-    raise PermissionDenied(_("Only state and national administrators see the dashboards."))
-
-
 # --- Trends -------------------------------------------------------------------------------------
 
 GENERAL = "general"  # the speciality key of general OPDs
@@ -176,7 +118,7 @@ TOTAL_FIELDS = (
 
 
 @dataclass
-class _Figures:
+class Figures:
     """Trends before labels: what both the rollup and the raw readings produce."""
 
     per_day: dict[date, dict[str, int]] = field(default_factory=dict)
@@ -206,7 +148,7 @@ def _histogram_sums(column: str, edges: tuple[int, ...]) -> dict[str, Sum]:
 
 def trends(scope: Scope, start: date, end: date) -> Trends:
     """From the rollup tables: cost depends on the range and the number of OPDs only."""
-    figures = _Figures()
+    figures = Figures()
     days = _in_scope(DayStats.objects.all(), scope, start, end)
     for row in days.values("day").annotate(**{f: Sum(f) for f in DAY_FIELDS}):
         figures.per_day[row["day"]] = {f: row[f] for f in DAY_FIELDS}
@@ -234,90 +176,7 @@ def trends(scope: Scope, start: date, end: date) -> Trends:
         n=Sum("consultations"), c=Sum("consult_seconds"), d=Sum("on_duty_seconds")
     ):
         figures.doctors[row["doctor"]] = [row["n"], row["c"], row["d"]]
-    return _trends(start, end, figures)
-
-
-def raw_trends(scope: Scope, start: date, end: date, *, now: datetime | None = None) -> Trends:
-    """The same figures straight from tickets, prescriptions, notifications and shifts (open
-    shifts count up to ``now``): on PostgreSQL in one grouped pass over the range's tickets,
-    elsewhere by computing the range's slices in Python."""
-    now = now or timezone.now()
-    if connection.vendor == "postgresql":
-        return _trends(start, end, _raw_figures_sql(scope, start, end, now))
-    tickets = Ticket.objects.filter(service_date__range=(start, end))
-    shifts = DutyShift.objects.filter(
-        started_at__lt=rollups.day_start(end + timedelta(days=1))
-    ).filter(Q(ended_at=None) | Q(ended_at__gt=rollups.day_start(start)))
-    if scope.state is not None:
-        # The state's residents anywhere, and the doctors of its OPDs (or from it, in
-        # national OPDs) with all of their patients.
-        doctors_here = Q(opd__state=scope.state) | Q(
-            opd__state=None, doctor__home_state=scope.state
-        )
-        tickets = tickets.filter(Q(patient__state=scope.state) | doctors_here)
-        shifts = shifts.filter(doctors_here)
-    rows = rollups.compute(tickets, shifts, lambda _opd, day: start <= day <= end, now=now)
-    return _trends(start, end, _fold(rows, scope))
-
-
-def _raw_figures_sql(scope: Scope, start: date, end: date, now: datetime) -> _Figures:
-    state_id = scope.state.pk if scope.state is not None else None
-    figures = _Figures()
-    for group in rollup_sql.raw_groups(start, end, state_id, now=now):
-        key, booked, completed = group.key, group.booked, group.completed
-        match sorted(key):
-            case ["day"]:
-                figures.per_day[key["day"]] = {f: getattr(group, f) for f in DAY_FIELDS}
-                for f in TOTAL_FIELDS:
-                    figures.totals[f] += getattr(group, f)
-            case ["day", "hour"]:
-                figures.hours[(key["day"].weekday(), key["hour"])] += booked
-            case ["opd_id"]:
-                figures.by_opd[key["opd_id"]] = [booked, completed]
-            case ["district_id"] if key["district_id"] is not None:
-                figures.by_district[key["district_id"]] = [booked, completed]
-            case ["age_band", "sex"]:
-                figures.by_sex_age[(key["sex"], key["age_band"])] = [booked, completed]
-            case ["wait_b"] if key["wait_b"] is not None:
-                figures.wait[key["wait_b"]] = booked
-            case ["consult_b"] if key["consult_b"] is not None:
-                figures.consult[key["consult_b"]] = booked
-    for doctor_id, consultations, seconds, on_duty in rollup_sql.raw_doctors(
-        start, end, state_id, now=now
-    ):
-        figures.doctors[doctor_id] = [consultations, seconds, on_duty]
-    return figures
-
-
-def _fold(rows: rollups.SliceRows, scope: Scope) -> _Figures:
-    def wanted(row: Any) -> bool:
-        return scope.state is None or row.state_id == scope.state.pk
-
-    figures = _Figures()
-    for day in filter(wanted, rows.days):
-        point = figures.per_day.setdefault(day.day, dict.fromkeys(DAY_FIELDS, 0))
-        for f in DAY_FIELDS:
-            point[f] += getattr(day, f)
-        for f in TOTAL_FIELDS:
-            figures.totals[f] += getattr(day, f)
-        buckets.add(figures.wait, day.wait_histogram)
-        buckets.add(figures.consult, day.consult_histogram)
-        figures.by_opd[day.opd_id][0] += day.booked
-        figures.by_opd[day.opd_id][1] += day.completed
-    for district in filter(wanted, rows.districts):
-        figures.by_district[district.district_id][0] += district.booked
-        figures.by_district[district.district_id][1] += district.completed
-    for group in filter(wanted, rows.demography):
-        figures.by_sex_age[(group.sex, group.age_band)][0] += group.booked
-        figures.by_sex_age[(group.sex, group.age_band)][1] += group.completed
-    for hour in filter(wanted, rows.hours):
-        figures.hours[(hour.day.weekday(), hour.hour)] += hour.booked
-    for use in filter(wanted, rows.doctors):
-        totals = figures.doctors[use.doctor_id]
-        totals[0] += use.consultations
-        totals[1] += use.consult_seconds
-        totals[2] += use.on_duty_seconds
-    return figures
+    return trends_of(start, end, figures)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -328,7 +187,7 @@ def _ranked(counts: list[Count]) -> list[Count]:
     return sorted(counts, key=lambda c: (-c.booked, c.key))
 
 
-def _trends(start: date, end: date, figures: _Figures) -> Trends:
+def trends_of(start: date, end: date, figures: Figures) -> Trends:
     """Label and order the figures (both readings share this, so they compare equal)."""
     totals = figures.totals
     per_day = []
@@ -424,68 +283,3 @@ def states_overview(start: date, end: date) -> list[StateRow]:
             )
         )
     return rows
-
-
-# --- Right now ----------------------------------------------------------------------------------
-
-# Not yet with a doctor: in the waiting room, or being offered or called.
-WAITING = (Ticket.Status.WAITING, Ticket.Status.OFFERED, Ticket.Status.CALLED)
-
-
-def live_now(scope: Scope, *, now: datetime | None = None) -> LiveNow:
-    """Right now, from the live queue (only active tickets and open shifts are read).
-
-    ``waiting`` counts patients not yet with a doctor (waiting, offered, called). A state sees
-    its own OPDs, and national OPDs where its residents are waiting or being seen."""
-    now = now or timezone.now()
-    active = Ticket.objects.filter(status__in=Ticket.ACTIVE)
-    opds = Opd.objects.filter(is_active=True)
-    if scope.state is not None:
-        active = active.filter(
-            Q(opd__state=scope.state) | Q(opd__state=None, patient__state=scope.state)
-        )
-        opds = opds.filter(state=scope.state)
-    counts: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"waiting": 0, "in_consultation": 0, "oldest": None}
-    )
-    for row in active.values("opd_id", "status").annotate(n=CountOf("id"), oldest=Min("booked_at")):
-        opd_counts = counts[row["opd_id"]]
-        if row["status"] in WAITING:
-            opd_counts["waiting"] += row["n"]
-            if opd_counts["oldest"] is None or row["oldest"] < opd_counts["oldest"]:
-                opd_counts["oldest"] = row["oldest"]
-        elif row["status"] == Ticket.Status.IN_CONSULTATION:
-            opd_counts["in_consultation"] += row["n"]
-    shown = {opd.pk: opd for opd in opds}
-    shown.update(Opd.objects.in_bulk([pk for pk in counts if pk not in shown]))
-    on_duty: dict[int, set[int]] = defaultdict(set)
-    for opd_id, doctor_id in DutyShift.objects.filter(
-        ended_at=None, opd_id__in=list(shown)
-    ).values_list("opd_id", "doctor_id"):
-        on_duty[opd_id].add(doctor_id)
-
-    live = []
-    for opd in sorted(shown.values(), key=lambda o: (o.display_name, str(o.public_id))):
-        c = counts.get(opd.pk, {"waiting": 0, "in_consultation": 0, "oldest": None})
-        live.append(
-            OpdLive(
-                opd_key=str(opd.public_id),
-                name=opd.display_name,
-                waiting=c["waiting"],
-                doctors_on_duty=len(on_duty[opd.pk]),
-                in_consultation=c["in_consultation"],
-                longest_wait_seconds=_seconds_since(c["oldest"], now),
-            )
-        )
-    waits = [o.longest_wait_seconds for o in live if o.longest_wait_seconds is not None]
-    return LiveNow(
-        opds=live,
-        waiting=sum(o.waiting for o in live),
-        doctors_on_duty=len(set().union(*on_duty.values())) if on_duty else 0,
-        in_consultation=sum(o.in_consultation for o in live),
-        longest_wait_seconds=max(waits) if waits else None,
-    )
-
-
-def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
-    return None if moment is None else max(int((now - moment).total_seconds()), 0)

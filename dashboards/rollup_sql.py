@@ -4,13 +4,16 @@
 
 For bulk loads (the benchmark's ten million tickets, a restore) recomputing slice by slice in
 Python would take hours; these statements do a month in one pass per table. They must give the
-very rows ``rollups.compute`` gives: same rounding (whole seconds, rounded down), same buckets
+very rows ``slices.compute`` gives: same rounding (whole seconds, rounded down), same buckets
 (``dashboards.buckets``), same ages (completed years on the service day), same IST days.
+
+``visits_cte``, ``doctor_days_sql``, ``COUNTS`` and ``sql_params`` are also what the tests' and
+the benchmark's reading straight from the raw tables (``tests/dashboards/raw.py``) is built
+from, with ``residents``/``state`` to keep one state's patients.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -88,7 +91,7 @@ def _tickets_cte(*, residents: bool = False) -> str:
     )"""
 
 
-def _visits_cte(*, residents: bool = False) -> str:
+def visits_cte(*, residents: bool = False) -> str:
     """``b``: the tickets with their buckets, signed prescriptions (first versions: a
     correction keeps its number) and notifications about any version sent or failed."""
     wait_b = _bucket_sql("wait_s", buckets.WAIT)
@@ -139,7 +142,7 @@ def _day_stats_sql() -> str:
         wait_count, wait_seconds, wait_histogram,
         consult_count, consult_seconds, consult_histogram,
         prescriptions, notifications_sent, notifications_failed)
-    WITH {_visits_cte()}
+    WITH {visits_cte()}
     SELECT day, opd_id, state_id, count(*),
            count(*) FILTER (WHERE status = 'completed'),
            count(*) FILTER (WHERE status = 'cancelled'),
@@ -189,7 +192,7 @@ def _demography_stats_sql() -> str:
     """
 
 
-def _doctor_days_sql() -> str:
+def doctor_days_sql() -> str:
     """Per day, OPD and doctor: completed consultations, and shifts cut at IST midnights (open
     ones at ``now``), whole seconds rounded down per shift and day."""
     until = "coalesce(s.ended_at, %(now)s)"
@@ -242,11 +245,13 @@ def _doctor_stats_sql() -> str:
     return f"""
     INSERT INTO {_table(DoctorDayStats)} (
         day, opd_id, state_id, doctor_id, consultations, consult_seconds, on_duty_seconds)
-    {_doctor_days_sql()}
+    {doctor_days_sql()}
     """
 
 
-def _params(start: date, end: date, now: datetime, state_id: int | None = None) -> dict[str, Any]:
+def sql_params(
+    start: date, end: date, now: datetime, state_id: int | None = None
+) -> dict[str, Any]:
     return {
         "start": start,
         "end": end,
@@ -259,7 +264,7 @@ def _params(start: date, end: date, now: datetime, state_id: int | None = None) 
 
 def rebuild_range(start: date, end: date, *, now: datetime) -> None:
     """Inside the caller's transaction: replace every rollup row from ``start`` to ``end``."""
-    params = _params(start, end, now)
+    params = sql_params(start, end, now)
     with connection.cursor() as cursor:
         for model in TABLES:
             delete = f"DELETE FROM {_table(model)} WHERE day BETWEEN %(start)s AND %(end)s"
@@ -272,85 +277,3 @@ def rebuild_range(start: date, end: date, *, now: datetime) -> None:
             _doctor_stats_sql(),
         ):
             cursor.execute(sql, params)
-
-
-# --- Straight from the raw tables (the baseline the rollups are measured against) ---------------
-
-GROUPS = ("day", "hour", "opd_id", "district_id", "sex", "wait_b", "consult_b")
-
-
-@dataclass
-class RawGroup:
-    """One grouping set of ``raw_groups``: the grouped columns and the counts."""
-
-    key: dict[str, Any]
-    booked: int
-    completed: int
-    cancelled: int
-    no_show: int
-    left: int
-    wait_count: int
-    consult_count: int
-    prescriptions: int
-    notifications_sent: int
-    notifications_failed: int
-
-
-def raw_groups(start: date, end: date, state_id: int | None, *, now: datetime) -> list[RawGroup]:
-    """The tickets of the range (of one state's residents, if given) counted in one pass, by
-    day, day and hour, OPD, district, sex and age band, and wait and duration bucket."""
-    flags = ", ".join(f"GROUPING({column})" for column in GROUPS)
-    sql = f"""
-    WITH {_visits_cte(residents=state_id is not None)}
-    SELECT {flags}, day, hour, opd_id, district_id, sex, age_band, wait_b, consult_b,
-           {COUNTS}
-    FROM b
-    GROUP BY GROUPING SETS ((day), (day, hour), (opd_id), (district_id), (sex, age_band),
-                           (wait_b), (consult_b))
-    """
-    groups = []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, _params(start, end, now, state_id))
-        for row in cursor.fetchall():
-            grouped = [
-                name for name, flag in zip(GROUPS, row[: len(GROUPS)], strict=True) if not flag
-            ]
-            values = dict(
-                zip(
-                    (
-                        "day",
-                        "hour",
-                        "opd_id",
-                        "district_id",
-                        "sex",
-                        "age_band",
-                        "wait_b",
-                        "consult_b",
-                    ),
-                    row[len(GROUPS) : len(GROUPS) + 8],
-                    strict=True,
-                )
-            )
-            key = {name: values[name] for name in grouped}
-            if "sex" in key:
-                key["age_band"] = values["age_band"]
-            groups.append(RawGroup(key, *(int(n or 0) for n in row[len(GROUPS) + 8 :])))
-    return groups
-
-
-def raw_doctors(
-    start: date, end: date, state_id: int | None, *, now: datetime
-) -> list[tuple[int, int, int, int]]:
-    """(doctor id, consultations, seconds in consultation, seconds on duty) over the range,
-    for the doctors counted in ``state_id`` (their OPD's state, or their own in a national
-    OPD)."""
-    where = "WHERE state_id = %(state)s" if state_id is not None else ""
-    sql = f"""
-    SELECT doctor_id, sum(consultations), sum(consult_seconds), sum(on_duty_seconds)
-    FROM ({_doctor_days_sql()}) days
-    {where}
-    GROUP BY doctor_id
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, _params(start, end, now, state_id))
-        return [(d, int(n), int(c), int(u)) for d, n, c, u in cursor.fetchall()]

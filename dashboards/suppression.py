@@ -14,7 +14,7 @@ with a solver of its own):
 - the table's ``Relation``s: a column's rows add up to its total (or, for a total that counts
   each doctor once however many OPDs they serve, to at least it); in a row, completed,
   cancelled and no-show visits are at most the bookings;
-- nothing from the order of rows (``tables.csv_response`` lists ranked tables by name).
+- nothing from the order of rows (``cells.Table.exported`` lists ranked tables by name).
 
 How: a count that appears in two relations appears with opposite signs (a row's ``whole`` is
 ``-`` in its column, see ``column_total``), so the relations form a network: a node per

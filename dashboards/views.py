@@ -1,5 +1,5 @@
 """The dashboards' pages and CSV exports: a state administrator's state, the national view and
-its drill-down into any state. Who sees what is decided by ``queries.scope_for`` alone."""
+its drill-down into any state. Who sees what is decided by ``selectors.scope_for`` alone."""
 
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ from accounts.decorators import PageView
 from accounts.models import User
 from core import views as core_views
 from core.errors import NotFound
-from dashboards import freshness, panels, queries, rollups, tables
+from dashboards import cells, freshness, panels, queries, rollups, tables
 from dashboards.forms import DateRange, DateRangeForm
 from dashboards.freshness import Freshness
-from dashboards.queries import Scope
+from dashboards.live import live_now
+from dashboards.selectors import Scope, scope_for
 
 
 def admin_page(view: PageView) -> PageView:
@@ -57,7 +58,7 @@ def admin_page(view: PageView) -> PageView:
 
 
 def _scope(user: User, state: str | None) -> Scope:
-    return queries.scope_for(user, state.upper() if state else None)
+    return scope_for(user, state.upper() if state else None)
 
 
 def _area_name(scope: Scope) -> str:
@@ -84,7 +85,7 @@ def _page(request: HttpRequest, user: User, scope: Scope) -> HttpResponse:
     period = form.period
     figures_at = rollups.ensure_fresh()
     trends = queries.trends(scope, period.start, period.end)
-    live = queries.live_now(scope)
+    live = live_now(scope)
 
     def with_csv(panel: panels.Panel) -> panels.Panel:
         return replace(panel, csv_url=_csv_url(scope, panel.table.slug, period))
@@ -105,7 +106,7 @@ def _page(request: HttpRequest, user: User, scope: Scope) -> HttpResponse:
         "period": period,
         "live": live,
         "live_panel": with_csv(panels.Panel(tables.live_table(live))),
-        "live_longest_minutes": tables.Cell(live.longest_wait_seconds, "minutes").display,
+        "live_longest_minutes": cells.Cell(live.longest_wait_seconds, "minutes").display,
         "live_freshness": Freshness.of(timezone.now(), freshness.LIVE),
         "figures_freshness": Freshness.of(figures_at, freshness.FIGURES),
         "states": states,
@@ -133,13 +134,13 @@ def state_dashboard(request: HttpRequest, user: User, state: str) -> HttpRespons
     return _page(request, user, _scope(user, state))
 
 
-def _export_table(scope: Scope, slug: str, period: DateRange) -> tables.Table:
+def _export_table(scope: Scope, slug: str, period: DateRange) -> cells.Table:
     rollups.ensure_fresh()
-    build: Callable[[queries.Trends], tables.Table] | None = tables.TREND_TABLES.get(slug)
+    build: Callable[[queries.Trends], cells.Table] | None = tables.TREND_TABLES.get(slug)
     if build is not None:
         return build(queries.trends(scope, period.start, period.end))
     if slug == "live":
-        return tables.live_table(queries.live_now(scope))
+        return tables.live_table(live_now(scope))
     if slug == "states" and scope.is_national:
         rows = queries.states_overview(period.start, period.end)
         median = queries.trends(scope, period.start, period.end).wait_median_seconds
@@ -158,4 +159,4 @@ def export(request: HttpRequest, user: User, table: str, state: str | None = Non
     built = _export_table(scope, table, period)
     area = scope.state.code if scope.state else "IN"
     filename = f"esanjeevani-{area}-{table}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
-    return tables.csv_response(built, filename)
+    return cells.csv_response(built, filename)

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "consultations",
     "dashboards",
     "audit",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +133,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "core.context_processors.whoami",
+                "accounts.context_processors.whoami",
             ],
         },
     },

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from accounts.views import admin_login
+from accounts.views import admin_login, set_language
 from core import views as core_views
 
 admin.site.site_header = _("eSanjeevani administration")
@@ -15,11 +15,12 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("patients.urls")),
+    path("", include("providers.urls")),
     path("", include("queues.urls")),
     path("", include("video.urls")),
     path("", include("consultations.urls")),
     path("", include("dashboards.urls")),
-    path("i18n/setlang/", core_views.set_language, name="set_language"),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/<str:language>/", core_views.javascript_catalogue, name="javascript-catalogue"),
     path("api/", include(("esanjeevani.api_urls", "api"))),
     path("admin/", admin.site.urls),

@@ -33,3 +33,9 @@ def family_member_for(user: User, public_id: uuid.UUID | str) -> Patient:
 
 def account_holder_of(user: User) -> Patient | None:
     return family_for(user).filter(relationship="self").first()
+
+
+def account_holder_name(user: User) -> str | None:
+    """What ``accounts.holders`` asks: the name a patient account goes by."""
+    holder = account_holder_of(user)
+    return holder.name if holder else None

@@ -16,8 +16,6 @@ from patients import identifiers, services
 from patients.forms import FamilyMemberForm
 from patients.models import Patient
 from patients.selectors import account_holder_of, family_for, family_member_for
-from queues.models import Ticket
-from queues.selectors import tickets_for_account
 
 
 def _checksum_warning(request: HttpRequest, member: Patient) -> None:
@@ -54,13 +52,8 @@ def family(request: HttpRequest, account: User) -> HttpResponse:
     members = list(family_for(account))
     if not any(m.is_account_holder for m in members):
         return redirect("patients:welcome")
-    tickets = (
-        tickets_for_account(account)
-        .filter(status__in=Ticket.ACTIVE)
-        .select_related("opd", "patient")
-        .order_by("booked_at")
-    )
-    return render(request, "patients/family.html", {"members": members, "tickets": tickets})
+    # The family's tokens are the waiting room's piece of this page ({% family_tokens %}).
+    return render(request, "patients/family.html", {"members": members, "account": account})
 
 
 @patient_page

@@ -23,7 +23,7 @@ def doctor_page(view: PageView) -> PageView:
         user = request.user
         doctor = doctor_of(user) if isinstance(user, User) else None
         if doctor is None:
-            return redirect("accounts:staff-home")
+            return redirect("providers:staff-home")
         return view(request, doctor, *args, **kwargs)
 
     return wrapper

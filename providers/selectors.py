@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import Role, User
+from accounts.selectors import state_reach
 from providers.models import Doctor, Facility
 
 
@@ -16,10 +17,9 @@ def doctors_for(user: User) -> QuerySet[Doctor]:
     )
     if not user.is_authenticated:
         return doctors.none()
-    if user.role == Role.NATIONAL_ADMIN:
-        return doctors
-    if user.role == Role.STATE_ADMIN and user.state_id is not None:
-        return doctors.filter(home_state_id=user.state_id)
+    reach = state_reach(user)
+    if reach.administers:
+        return reach.filter(doctors, "home_state")
     if user.role == Role.DOCTOR:
         return doctors.filter(user=user)
     return doctors.none()
@@ -29,10 +29,9 @@ def facilities_for(user: User) -> QuerySet[Facility]:
     facilities = Facility.objects.select_related("state", "district")
     if not user.is_authenticated:
         return facilities.none()
-    if user.role == Role.NATIONAL_ADMIN:
-        return facilities
-    if user.role == Role.STATE_ADMIN and user.state_id is not None:
-        return facilities.filter(state_id=user.state_id)
+    reach = state_reach(user)
+    if reach.administers:
+        return reach.filter(facilities, "state")
     if user.role == Role.DOCTOR:
         return facilities.filter(doctors__user=user)
     return facilities.none()

@@ -10,10 +10,10 @@ Groups:
   for one ticket carry its key and the hub hands them to that ticket's sockets only.
 - ``console.opd.<id>``: doctor consoles on duty for the OPD (few): "the queue changed".
 - ``console.doctor.<id>``: one doctor's consoles: offers and what happened to them.
-- ``dashboard.live.<state code>``, ``dashboard.live.national-opds``, ``dashboard.live.all``:
-  the live panels of the state and national dashboards (``dashboards.consumers``): "an OPD of
-  this state (or a national OPD) changed"; each panel reads its figures again, at most once a
-  second.
+
+Apps above queues hear of every change to an OPD's queue or tickets through the
+``queues.signals.opd_changed`` signal, sent in the same place, and publish to their own groups
+with ``after_commit_once`` (the dashboards' live panels do).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from django.db import transaction
 from core import publish
 from queues.models import Opd, OpdRevision, Ticket
 from queues.selectors import doctors_on_duty
+from queues.signals import opd_changed
 
 
 def opd_group(opd_id: int) -> str:
@@ -45,14 +46,6 @@ def console_doctor_group(doctor_id: int) -> str:
 def call_group(ticket_id: int) -> str:
     """The video call room of one ticket (see video.consumers)."""
     return f"call.{ticket_id}"
-
-
-DASHBOARD_ALL = "dashboard.live.all"
-DASHBOARD_NATIONAL_OPDS = "dashboard.live.national-opds"
-
-
-def dashboard_group(state_code: str) -> str:
-    return f"dashboard.live.{state_code}"
 
 
 _together: ContextVar[list[publish.Message] | None] = ContextVar("together", default=None)
@@ -83,32 +76,20 @@ def together() -> Iterator[None]:
             transaction.on_commit(lambda: publish.group_send_many(pending), robust=True)
 
 
-_opd_state_codes: dict[int, str | None] = {}
-
-
-def _opd_state_code(opd_id: int) -> str | None:
-    """An OPD's state does not change: read once per process."""
-    if opd_id not in _opd_state_codes:
-        _opd_state_codes[opd_id] = (
-            Opd.objects.filter(pk=opd_id).values_list("state__code", flat=True).first()
-        )
-    return _opd_state_codes[opd_id]
-
-
-def dashboards_changed(opd_id: int) -> None:
-    """The live dashboards that show this OPD should read their figures again."""
-    code = _opd_state_code(opd_id)
-    message = {"type": "dashboard.changed"}
-    messages = [
-        (dashboard_group(code) if code else DASHBOARD_NATIONAL_OPDS, message),
-        (DASHBOARD_ALL, message),
-    ]
+def after_commit_once(messages: list[publish.Message]) -> None:
+    """Messages sent together after commit; inside ``together``, one equal to a message already
+    waiting there is not repeated (a nudge per group is enough, however many tickets the
+    operation touched)."""
     pending = _together.get()
     if pending is not None:
-        # One nudge per group is enough, however many tickets the operation touched.
         pending.extend(m for m in messages if m not in pending)
     else:
         transaction.on_commit(lambda: publish.group_send_many(messages), robust=True)
+
+
+def _opd_changed(opd_id: int) -> None:
+    """Whoever subscribed (``queues.signals``) hears that this OPD changed."""
+    opd_changed.send(sender=Opd, opd_id=opd_id)
 
 
 def queue_changed(
@@ -122,7 +103,7 @@ def queue_changed(
 
     Each change takes the OPD's next revision now, in that transaction, unless the caller took
     them already (``revision``: the last one taken), so that pages can tell which changes a
-    snapshot already contains. With no change, only the consoles and dashboards are nudged.
+    snapshot already contains. With no change, only the consoles and subscribers are nudged.
     """
     changes: list[list[Any]] = [["+", p, s] for p, s in joined] + [["-", p, s] for p, s in left]
     if changes:
@@ -131,7 +112,7 @@ def queue_changed(
             change.append(offset)
         after_commit(opd_group(opd_id), {"type": "queue.delta", "opd": opd_id, "changes": changes})
     after_commit(console_opd_group(opd_id), {"type": "queue.changed", "opd": opd_id})
-    dashboards_changed(opd_id)
+    _opd_changed(opd_id)
 
 
 def ticket_changed(ticket: Ticket, payload: dict[str, Any]) -> None:
@@ -142,7 +123,7 @@ def ticket_changed(ticket: Ticket, payload: dict[str, Any]) -> None:
         opd_group(ticket.opd_id),
         {"type": "ticket.update", "opd": ticket.opd_id, "ticket": ticket.pk, "payload": payload},
     )
-    dashboards_changed(ticket.opd_id)
+    _opd_changed(ticket.opd_id)
 
 
 def doctors_changed(opd_id: int) -> None:

@@ -73,6 +73,11 @@ def ticket_for_account(user: User, public_id: uuid.UUID | str) -> Ticket:
     return ticket
 
 
+def open_tickets_for_account(user: User) -> QuerySet[Ticket]:
+    """The family's tokens still in the waiting room or with a doctor, oldest first."""
+    return tickets_for_account(user).filter(status__in=Ticket.ACTIVE).order_by("booked_at")
+
+
 def tickets_for_doctor(doctor: Doctor) -> QuerySet[Ticket]:
     """A doctor sees the tickets assigned to them (offered, called, in or after consultation)."""
     return Ticket.objects.filter(doctor=doctor).select_related("opd", "patient", "language")

@@ -6,7 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from dashboards.queries import Scope, trends
+from dashboards.queries import trends
+from dashboards.selectors import Scope
 from tests.conftest import as_user
 from tests.dashboards.conftest import FIRST_DAY, LAST_DAY, World
 from tests.dashboards.support import RANGE, outsider_accounts, roll_up

@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from dashboards.queries import Scope, trends
-from dashboards.tables import Cell
+from dashboards.cells import Cell
+from dashboards.queries import trends
+from dashboards.selectors import Scope
 from tests.dashboards.conftest import FIRST_DAY, LAST_DAY, World
 from tests.dashboards.support import RANGE, outsider_accounts, roll_up
 from tests.factories import state

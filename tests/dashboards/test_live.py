@@ -13,8 +13,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from dashboards import consumers
-from queues import broadcast
+from dashboards import consumers, events
+from queues.signals import opd_changed
 from tests.factories import DoctorFactory, PatientFactory, state
 from tests.queues.conftest import make_opd
 from tests.queues.test_sockets import booked, closed_with, receive, run, session_cookie, socket
@@ -177,9 +177,8 @@ def test_it_refreshes_by_itself_when_nothing_is_said(up_admin, monkeypatch) -> N
 
 
 def _book_silently(opd) -> None:
-    original = broadcast.dashboards_changed
-    broadcast.dashboards_changed = lambda opd_id: None
+    opd_changed.disconnect(dispatch_uid=events.DISPATCH_UID)
     try:
         booked(opd)
     finally:
-        broadcast.dashboards_changed = original
+        opd_changed.connect(events.nudge_live_dashboards, dispatch_uid=events.DISPATCH_UID)

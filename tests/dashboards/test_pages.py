@@ -10,7 +10,8 @@ from django.test import Client
 
 from accounts.models import User
 from core.clock import india_today
-from dashboards.queries import Scope, trends
+from dashboards.queries import trends
+from dashboards.selectors import Scope
 from tests.dashboards.conftest import FIRST_DAY, LAST_DAY, World
 from tests.dashboards.support import RANGE, outsider_accounts, roll_up
 from tests.factories import state

@@ -12,7 +12,9 @@ from accounts.models import Role, User
 from core.errors import NotFound
 from core.models import State
 from dashboards import rollups
-from dashboards.queries import Scope, live_now, scope_for, states_overview, trends
+from dashboards.live import live_now
+from dashboards.queries import states_overview, trends
+from dashboards.selectors import Scope, scope_for
 from patients.models import Patient
 from queues.models import DutyShift, Ticket
 from tests.dashboards.conftest import FIRST_DAY, LAST_DAY, NOW, World, make_ticket

@@ -13,12 +13,14 @@ from consultations.selectors import consultation_for_doctor
 from core.clock import IST
 from dashboards import rollups
 from dashboards.models import DayStats, DoctorDayStats, RollupCursor
-from dashboards.queries import Scope, Trends, raw_trends, trends
+from dashboards.queries import Trends, trends
+from dashboards.selectors import Scope
 from queues.models import DutyShift, Ticket
 from queues.services import duty, visits
 from queues.services.booking import book
 from tests.consultations.prescribing import CONTENT, PARACETAMOL
 from tests.dashboards.conftest import FIRST_DAY, LAST_DAY, NOW, World, ist, make_ticket
+from tests.dashboards.raw import raw_trends
 from tests.factories import state
 
 pytestmark = pytest.mark.django_db

@@ -12,18 +12,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from dashboards import tables
-from dashboards.queries import (
-    Count,
-    DayPoint,
-    DoctorUse,
-    LiveNow,
-    OpdLive,
-    Scope,
-    StateRow,
-    Trends,
-    trends,
-)
+from dashboards import cells, tables
+from dashboards.live import LiveNow, OpdLive
+from dashboards.queries import Count, DayPoint, DoctorUse, StateRow, Trends, trends
+from dashboards.selectors import Scope
 from tests.dashboards.conftest import FIRST_DAY, LAST_DAY, World
 from tests.dashboards.reader import Export, possible_values
 from tests.dashboards.support import RANGE, roll_up
@@ -59,8 +51,8 @@ def trends_with(**figures: Any) -> Trends:
     return Trends(**{**values, **figures})
 
 
-def exported(table: tables.Table) -> Export:
-    return Export.parse(tables.csv_response(table, "table.csv").content.decode("utf-8"))
+def exported(table: cells.Table) -> Export:
+    return Export.parse(cells.csv_response(table, "table.csv").content.decode("utf-8"))
 
 
 def by_opd(*booked_completed: tuple[int, int]) -> Export:
@@ -195,7 +187,7 @@ def random_live(rng: random.Random) -> LiveNow:
     )
 
 
-def random_tables(seed: int) -> tuple[Trends, list[tables.Table]]:
+def random_tables(seed: int) -> tuple[Trends, list[cells.Table]]:
     rng = random.Random(seed)
     figures = random_trends(rng)
     return figures, [

@@ -24,7 +24,8 @@ from playwright.sync_api import Locator, Page, expect
 from accounts.models import Role, User
 from core.clock import india_today
 from dashboards import rollups
-from dashboards.queries import Scope, trends
+from dashboards.queries import trends
+from dashboards.selectors import Scope
 from queues.models import Opd, Ticket
 from tests.dashboards.conftest import ist, make_ticket
 from tests.e2e.processes import ROOT, LiveApp

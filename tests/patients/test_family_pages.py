@@ -13,7 +13,10 @@ from accounts.models import User
 from core.models import Language, State
 from patients.models import Patient
 from patients.services import likely_language
+from queues.models import Ticket
 from tests.factories import PatientAccountFactory, PatientFactory, state
+from tests.queues.conftest import make_opd
+from tests.queues.sockets import booked
 from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db
@@ -143,6 +146,28 @@ def test_another_familys_member_pages_are_not_found(client, family, other_family
     assert client.post(f"/family/{family.public_id}/remove/").status_code == 404
     family.refresh_from_db()
     assert family.name != "X"
+
+
+def test_the_family_page_lists_the_familys_open_tokens(client, family, other_family):
+    opd = make_opd("FT")
+    waiting = booked(opd, family)
+    finished = booked(opd, PatientFactory(account=family.account, relationship="child"))
+    Ticket.objects.filter(pk=finished.pk).update(status=Ticket.Status.COMPLETED)
+    booked(opd, other_family)
+    client.force_login(family.account)
+
+    page = client.get("/family/").content.decode()
+
+    assert re.findall(r'data-testid="token-link">([^<]+)<', page) == [
+        f"{waiting.token} · {family.name} · {opd.display_name} · Waiting"
+    ]
+    assert f'href="/waiting/{waiting.public_id}/"' in page
+
+
+def test_the_family_page_has_no_tokens_section_without_tokens(client, family):
+    client.force_login(family.account)
+
+    assert "tokens-heading" not in client.get("/family/").content.decode()
 
 
 def test_staff_are_sent_to_their_own_page(client, doctor_user):

@@ -12,12 +12,14 @@ from django.core.management import call_command
 from accounts.models import User
 from consultations.models import Consultation, Prescription, PrescriptionCounter
 from core.clock import india_today
-from dashboards.demo_history import DEMO_MOBILE_PREFIX
-from dashboards.queries import Scope, raw_trends, trends
+from dashboards.queries import trends
 from dashboards.rollups import ROLLUP_MODELS
+from dashboards.selectors import Scope
+from demo.history import DEMO_MOBILE_PREFIX
 from notifications.models import Notification
 from patients.models import Patient
 from queues.models import DutyShift, Ticket
+from tests.dashboards.raw import raw_trends
 from tests.factories import state
 
 DAYS = 10

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from accounts.holders import holder_name
 from accounts.models import User
-from patients.selectors import account_holder_of
 
 
 def whoami(request: HttpRequest) -> dict[str, str]:
@@ -12,8 +12,7 @@ def whoami(request: HttpRequest) -> dict[str, str]:
     if not isinstance(user, User):
         return {}
     if user.is_patient:
-        holder = account_holder_of(user)
-        name = holder.name if holder else user.masked_mobile
+        name = holder_name(user) or user.masked_mobile
     else:
         name = user.full_name or user.username
     return {"whoami_name": name, "whoami_role": str(user.get_role_display())}

@@ -22,7 +22,7 @@ from accounts.models import Role, User
 from consultations.models import Consultation
 from core.clock import IST
 from core.models import District, Language, State
-from dashboards.demo_prescriptions import write_prescriptions
+from demo.prescriptions import write_prescriptions
 from patients.identifiers import new_patient_number
 from patients.models import Patient
 from providers.models import Doctor, Facility, MedicalCouncil

@@ -14,8 +14,8 @@ from django.db.models import Max, Min
 
 from core.clock import india_today
 from dashboards import rollups
-from dashboards.demo_history import DemoHistory
 from dashboards.models import DayStats
+from demo.history import DemoHistory
 from queues.models import Ticket
 
 

@@ -1,5 +1,5 @@
 """Signed prescriptions for the demo history's consultations, with their medicines and the SMS
-that announced each (``dashboards.demo_history``)."""
+that announced each (``demo.history``)."""
 
 from __future__ import annotations
 
