@@ -18,10 +18,10 @@ from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils import timezone
 
+from consultations import announcements
 from consultations.models import Prescription
 from consultations.pdf import render_pdf
 from core import outbox
-from notifications import services as notification_services
 
 logger = logging.getLogger(__name__)
 
@@ -123,5 +123,5 @@ def render_and_store(prescription_id: int) -> None:
     stored = ensure_stored(prescription)
     with transaction.atomic():
         # Idempotent on its side: asked again after a re-run, it sends nothing twice.
-        notification_services.notify_prescription_ready(stored)
+        announcements.announce_prescription_ready(stored)
         outbox.complete(render_key(prescription_id))

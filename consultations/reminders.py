@@ -22,9 +22,10 @@ from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from consultations.models import Prescription
+from core.addressing import public_url, supported_language
 from core.clock import india_today
 from notifications.models import Notification
-from notifications.services import language_of, notify, public_url
+from notifications.services import notify
 
 FOLLOW_UP_REMINDER = "follow-up-reminder"
 
@@ -63,7 +64,7 @@ def _remind(prescription: Prescription) -> Notification | None:
     follow_up_on = prescription.follow_up_on
     if follow_up_on is None or not account.mobile:  # both excluded by the query
         return None
-    with translation.override(language_of(account)):
+    with translation.override(supported_language(account.preferred_language)):
         body = _(
             "eSanjeevani: reminder, %(patient)s has a follow-up consultation tomorrow, "
             "%(date)s, advised by %(doctor)s. Book it from your account: %(url)s"

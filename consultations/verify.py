@@ -21,8 +21,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 
 from consultations.models import MedicineLine, Prescription
+from core.addressing import public_url
 from core.clock import IST
-from notifications.services import public_url
 
 SIGNING_SALT = "prescription-verify"
 

@@ -8,10 +8,10 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from consultations.announcements import PRESCRIPTION_READY
 from consultations.models import Consultation, MedicineLine, Prescription, PrescriptionCounter
 from core.clock import IST
 from notifications.models import Notification, NotificationAttempt
-from notifications.services import PRESCRIPTION_READY
 
 SIGNED_SHARE = 0.97  # of consultations
 SMS_FAILED_SHARE = 0.02

@@ -26,7 +26,8 @@ import gsm0338  # noqa: F401 - registers the "gsm03.38" codec
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from notifications.services import language_of, queue_sms
+from core.addressing import supported_language
+from notifications.services import queue_sms
 from queues.models import Ticket
 
 GSM_SINGLE, GSM_PART = 160, 153
@@ -114,6 +115,6 @@ def send(ticket: Ticket, text: Callable[[Ticket], str]) -> None:
     account = ticket.booked_by
     if not account.mobile:
         return
-    with override(language_of(account)):
+    with override(supported_language(account.preferred_language)):
         body = text(ticket)
     queue_sms(to=account.mobile, body=body)

@@ -18,12 +18,11 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from consultations import documents, services
+from consultations import announcements, documents, services
 from consultations.models import Prescription
 from consultations.pdf import render_pdf
 from consultations.pdf_text import LATIN, markup, register_fonts
 from consultations.verify import verification_url
-from notifications import services as notification_services
 from tests.consultations.prescribing import correct, sign
 from tests.pdfs import first_page_png, qr_payload, tool
 
@@ -288,7 +287,7 @@ def test_it_asks_for_the_notification_on_every_run(
     the PDF but before asking must still ask."""
     prescription = sign(visit, django_capture_on_commit_callbacks)
     notify = mock.Mock()
-    monkeypatch.setattr(notification_services, "notify_prescription_ready", notify, raising=False)
+    monkeypatch.setattr(announcements, "announce_prescription_ready", notify)
     documents.render_and_store(prescription.pk)
     documents.render_and_store(prescription.pk)
     assert [call.args[0].pk for call in notify.call_args_list] == [prescription.pk] * 2
