@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import models
 from django.utils import dateformat, translation
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -24,8 +22,6 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
 
-# The models only for their fields' (translated) names, the headings the forms show too.
-from consultations.models import MedicineLine, Prescription
 from consultations.pdf_text import LATIN, RULE, SHADE, Writer, register_fonts
 from consultations.printed import PrintedMedicine, PrintedPrescription
 
@@ -44,11 +40,6 @@ VITALS: dict[str, tuple[Any, str]] = {
 
 def ist(moment: datetime) -> str:
     return f"{dateformat.format(moment, 'j F Y, H:i')} {_('IST')}"
-
-
-def field_label(model: type[models.Model], name: str) -> str:
-    """A field's own (translated) name, as the forms show it."""
-    return capfirst(str(getattr(model._meta.get_field(name), "verbose_name", name)))
 
 
 def _header(w: Writer, rx: PrintedPrescription) -> Table:
@@ -138,14 +129,14 @@ def _vitals(vitals: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _medicines(w: Writer, lines: tuple[PrintedMedicine, ...]) -> list[Flowable]:
+def _medicines(
+    w: Writer, lines: tuple[PrintedMedicine, ...], headings: Mapping[str, str]
+) -> list[Flowable]:
     heading = w.para(_("Medicines (Rx)"), "heading")
     if not lines:
         return [heading, w.para(_("No medicines prescribed."))]
     columns = ["name", "dose", "frequency", "duration_days", "route", "timing", "instructions"]
-    rows: list[list[Any]] = [
-        [w.para(field_label(MedicineLine, name), "cell_head") for name in columns]
-    ]
+    rows: list[list[Any]] = [[w.para(headings[name], "cell_head") for name in columns]]
     for line in lines:
         days = line.duration_days
         detail = " · ".join(part for part in (line.strength, line.dosage_form) if part)
@@ -220,23 +211,20 @@ def _story(w: Writer, rx: PrintedPrescription) -> list[Flowable]:
     diagnosis = f"{rx.diagnosis} (ICD-10: {rx.icd10_code})" if rx.icd10_code else rx.diagnosis
     follow_up = dateformat.format(rx.follow_up_on, "j F Y") if rx.follow_up_on else ""
 
-    def label(name: str) -> str:
-        return field_label(Prescription, name)
-
     return [
         _header(w, rx),
         Spacer(1, 3 * mm),
         _people(w, rx),
-        *w.section(label("chief_complaints"), rx.chief_complaints),
-        *w.section(label("history"), rx.history),
-        *w.section(label("vitals"), _vitals(rx.vitals)),
-        *w.section(label("examination"), rx.examination),
-        *w.section(label("diagnosis"), diagnosis),
-        *_medicines(w, rx.medicines),
-        *w.section(label("investigations"), rx.investigations),
-        *w.section(label("advice"), rx.advice),
-        *w.section(label("follow_up_on"), follow_up),
-        *w.section(label("referral"), rx.referral),
+        *w.section(rx.headings["chief_complaints"], rx.chief_complaints),
+        *w.section(rx.headings["history"], rx.history),
+        *w.section(rx.headings["vitals"], _vitals(rx.vitals)),
+        *w.section(rx.headings["examination"], rx.examination),
+        *w.section(rx.headings["diagnosis"], diagnosis),
+        *_medicines(w, rx.medicines, rx.medicine_headings),
+        *w.section(rx.headings["investigations"], rx.investigations),
+        *w.section(rx.headings["advice"], rx.advice),
+        *w.section(rx.headings["follow_up_on"], follow_up),
+        *w.section(rx.headings["referral"], rx.referral),
         *_statements(w, rx),
     ]
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.db import models
 from django.utils import translation
+from django.utils.text import capfirst
 
 from consultations.models import MedicineLine, Prescription
 from consultations.verify import verification_url
@@ -41,6 +43,9 @@ class PrintedPrescription:
     """Everything the PDF prints, and the language it prints it in."""
 
     language: str
+    # The models' own (translated) names for their fields, the headings the forms show too.
+    headings: Mapping[str, str]
+    medicine_headings: Mapping[str, str]
     number: str
     version: int
     supersedes_number: str | None
@@ -94,6 +99,8 @@ def build(prescription: Prescription) -> PrintedPrescription:
     with translation.override(language):
         return PrintedPrescription(
             language=language,
+            headings=field_labels(Prescription),
+            medicine_headings=field_labels(MedicineLine),
             number=prescription.display_number,
             version=prescription.version,
             supersedes_number=supersedes.display_number if supersedes is not None else None,
@@ -125,6 +132,14 @@ def build(prescription: Prescription) -> PrintedPrescription:
             follow_up_on=prescription.follow_up_on,
             referral=prescription.referral,
         )
+
+
+def field_labels(model: type[models.Model]) -> dict[str, str]:
+    """Each field's own name, in the active language."""
+    return {
+        field.name: capfirst(str(getattr(field, "verbose_name", field.name)))
+        for field in model._meta.get_fields()
+    }
 
 
 def _medicine(line: MedicineLine) -> PrintedMedicine:
