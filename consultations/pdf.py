@@ -27,6 +27,7 @@ from consultations.printed import PrintedMedicine, PrintedPrescription
 
 PAGE_MARGIN = 14 * mm
 QR_SIZE = 32 * mm
+
 VITALS: dict[str, tuple[Any, str]] = {
     "pulse": (gettext_lazy("Pulse"), "/min"),
     "temperature_c": (gettext_lazy("Temperature"), "°C"),
