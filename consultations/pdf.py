@@ -1,19 +1,18 @@
-"""The signed prescription as an A4 PDF, in the family's language, with a QR code to verify it.
+"""The printed prescription laid out as an A4 PDF, with a QR code to verify it.
 
-The document depends only on the signed prescription (the patient's age on the day of signing,
-``invariant`` ReportLab output), so rendering it twice gives the same bytes. Text, fonts and
-Devanagari shaping are in ``pdf_text``.
+Layout only: ``render`` takes what ``consultations.printed`` built (no database after that step)
+and returns bytes. The output is ``invariant`` ReportLab, so rendering the same document twice
+gives the same bytes. Text, fonts and Devanagari shaping are in ``pdf_text``.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import models
 from django.utils import dateformat, translation
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -23,12 +22,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from consultations.models import MedicineLine, Prescription
 from consultations.pdf_text import LATIN, RULE, SHADE, Writer, register_fonts
-from consultations.verify import verification_url
-from core.clock import IST
+from consultations.printed import PrintedMedicine, PrintedPrescription
 
-PDF_LANGUAGES = ("en", "hi")
 PAGE_MARGIN = 14 * mm
 QR_SIZE = 32 * mm
 
@@ -43,37 +39,18 @@ VITALS: dict[str, tuple[Any, str]] = {
 }
 
 
-def document_language(prescription: Prescription) -> str:
-    language = prescription.consultation.patient.account.preferred_language
-    return language if language in PDF_LANGUAGES else "en"
+def ist(moment: datetime) -> str:
+    return f"{dateformat.format(moment, 'j F Y, H:i')} {_('IST')}"
 
 
-def signed_at(prescription: Prescription) -> datetime:
-    """When the doctor signed, in Indian Standard Time."""
-    if prescription.finalised_at is None:
-        raise ValueError("A draft prescription has no document.")
-    return prescription.finalised_at.astimezone(IST)
-
-
-def ist(prescription: Prescription) -> str:
-    return f"{dateformat.format(signed_at(prescription), 'j F Y, H:i')} {_('IST')}"
-
-
-def field_label(model: type[models.Model], name: str) -> str:
-    """A field's own (translated) name, as the forms show it."""
-    return capfirst(str(getattr(model._meta.get_field(name), "verbose_name", name)))
-
-
-def _header(w: Writer, prescription: Prescription) -> Table:
-    consultation = prescription.consultation
-    facility = consultation.doctor.facility
+def _header(w: Writer, rx: PrintedPrescription) -> Table:
     left = [
         w.para(_("eSanjeevani"), "title"),
         w.para(_("e-Prescription after a teleconsultation"), "bold"),
-        w.para(f"{_('OPD')}: {consultation.opd.display_name}"),
-        w.para(f"{facility.name} · {_('HFR ID')}: {facility.hfr_id}"),
+        w.para(f"{_('OPD')}: {rx.opd_name}"),
+        w.para(f"{rx.facility_name} · {_('HFR ID')}: {rx.facility_hfr_id}"),
     ]
-    qr = QrCodeWidget(verification_url(prescription), barLevel="M", barBorder=2)
+    qr = QrCodeWidget(rx.verification_url, barLevel="M", barBorder=2)
     qr.barWidth = qr.barHeight = QR_SIZE
     drawing = Drawing(QR_SIZE, QR_SIZE)
     drawing.add(qr)
@@ -85,51 +62,46 @@ def _header(w: Writer, prescription: Prescription) -> Table:
     return table
 
 
-def _version_line(prescription: Prescription) -> str:
-    if prescription.supersedes_id is not None and prescription.supersedes is not None:
+def _version_line(rx: PrintedPrescription) -> str:
+    if rx.supersedes_number is not None:
         return _("Corrected version %(version)d, supersedes %(previous)s") % {
-            "version": prescription.version,
-            "previous": prescription.supersedes.display_number,
+            "version": rx.version,
+            "previous": rx.supersedes_number,
         }
-    return _("Version %(version)d") % {"version": prescription.version}
+    return _("Version %(version)d") % {"version": rx.version}
 
 
-def _people(w: Writer, prescription: Prescription) -> Table:
-    consultation = prescription.consultation
-    patient = consultation.patient
-    doctor = consultation.doctor
-    age = patient.age_on(signed_at(prescription).date())
+def _people(w: Writer, rx: PrintedPrescription) -> Table:
+    age = rx.patient_age
     patient_block = [
         w.para(_("Patient"), "label"),
-        w.para(patient.name, "bold"),
+        w.para(rx.patient_name, "bold"),
         *w.pairs(
             [
                 (_("Age"), ngettext("%(years)d year", "%(years)d years", age) % {"years": age}),
-                (_("Sex"), patient.get_sex_display()),
-                (_("Patient ID"), patient.display_patient_number),
-                (_("ABHA number"), patient.display_abha_number),
+                (_("Sex"), rx.patient_sex),
+                (_("Patient ID"), rx.patient_number),
+                (_("ABHA number"), rx.abha_number),
             ]
         ),
     ]
     doctor_block = [
         w.para(_("Doctor"), "label"),
-        w.para(doctor.name, "bold"),
+        w.para(rx.doctor_name, "bold"),
         *w.pairs(
             [
-                (_("Qualification"), doctor.qualification),
-                (_("Registration number"), doctor.registration_number),
-                (_("Medical council"), doctor.get_medical_council_display()),
-                (_("HPR ID"), doctor.hpr_id or ""),
+                (_("Qualification"), rx.qualification),
+                (_("Registration number"), rx.registration_number),
+                (_("Medical council"), rx.medical_council),
+                (_("HPR ID"), rx.hpr_id),
             ]
         ),
     ]
     visit_block = [
         w.para(_("Prescription"), "label"),
-        w.para(prescription.display_number, "bold"),
-        *w.pairs(
-            [(_("Date and time"), ist(prescription)), (_("Token"), consultation.ticket.token)]
-        ),
-        w.para(_version_line(prescription)),
+        w.para(rx.number, "bold"),
+        *w.pairs([(_("Date and time"), ist(rx.signed_at)), (_("Token"), rx.token)]),
+        w.para(_version_line(rx)),
     ]
     table = Table([[patient_block, doctor_block, visit_block]], colWidths=["32%", "36%", "32%"])
     table.setStyle(
@@ -147,7 +119,7 @@ def _people(w: Writer, prescription: Prescription) -> Table:
     return table
 
 
-def _vitals(vitals: dict[str, Any]) -> str:
+def _vitals(vitals: Mapping[str, Any]) -> str:
     parts = []
     if vitals.get("bp_systolic") and vitals.get("bp_diastolic"):
         label = _("Blood pressure")
@@ -158,32 +130,30 @@ def _vitals(vitals: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _medicines(w: Writer, lines: list[MedicineLine]) -> list[Flowable]:
+def _medicines(
+    w: Writer, lines: tuple[PrintedMedicine, ...], headings: Mapping[str, str]
+) -> list[Flowable]:
     heading = w.para(_("Medicines (Rx)"), "heading")
     if not lines:
         return [heading, w.para(_("No medicines prescribed."))]
     columns = ["name", "dose", "frequency", "duration_days", "route", "timing", "instructions"]
-    rows: list[list[Any]] = [
-        [w.para(field_label(MedicineLine, name), "cell_head") for name in columns]
-    ]
+    rows: list[list[Any]] = [[w.para(headings[name], "cell_head") for name in columns]]
     for line in lines:
-        days = line.duration_days or 0
-        detail = " · ".join(
-            part for part in (line.strength, str(line.get_dosage_form_display())) if part
-        )
+        days = line.duration_days
+        detail = " · ".join(part for part in (line.strength, line.dosage_form) if part)
         rows.append(
             [
                 [w.para(line.name, "cell_head"), w.para(detail, "cell")],
                 w.para(line.dose, "cell"),
-                w.para(line.get_frequency_display(), "cell"),
+                w.para(line.frequency, "cell"),
                 w.para(
                     ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
                     if days
                     else "",
                     "cell",
                 ),
-                w.para(line.get_route_display(), "cell"),
-                w.para(line.get_timing_display(), "cell"),
+                w.para(line.route, "cell"),
+                w.para(line.timing, "cell"),
                 w.para(line.instructions, "cell"),
             ]
         )
@@ -203,17 +173,16 @@ def _medicines(w: Writer, lines: list[MedicineLine]) -> list[Flowable]:
     return [heading, table]
 
 
-def _statements(w: Writer, prescription: Prescription) -> list[Flowable]:
-    doctor = prescription.consultation.doctor
+def _statements(w: Writer, rx: PrintedPrescription) -> list[Flowable]:
     signed = _(
         "Issued electronically by %(doctor)s (%(qualification)s), registration number "
         "%(registration)s, %(council)s, on %(when)s."
     ) % {
-        "doctor": doctor.name,
-        "qualification": doctor.qualification,
-        "registration": doctor.registration_number,
-        "council": doctor.get_medical_council_display(),
-        "when": ist(prescription),
+        "doctor": rx.doctor_name,
+        "qualification": rx.qualification,
+        "registration": rx.registration_number,
+        "council": rx.medical_council,
+        "when": ist(rx.signed_at),
     }
     statements = [
         _(
@@ -229,7 +198,7 @@ def _statements(w: Writer, prescription: Prescription) -> list[Flowable]:
             "worse, see a doctor in person. In an emergency call 112 or 108."
         ),
         _("Check that it is genuine by scanning the QR code or at %(url)s")
-        % {"url": verification_url(prescription)},
+        % {"url": rx.verification_url},
     ]
     return [
         Spacer(1, 4 * mm),
@@ -239,48 +208,41 @@ def _statements(w: Writer, prescription: Prescription) -> list[Flowable]:
     ]
 
 
-def _story(w: Writer, prescription: Prescription) -> list[Flowable]:
-    diagnosis = prescription.diagnosis
-    if prescription.icd10_code:
-        diagnosis = f"{diagnosis} (ICD-10: {prescription.icd10_code})"
-    follow_up = (
-        dateformat.format(prescription.follow_up_on, "j F Y") if prescription.follow_up_on else ""
-    )
-
-    def label(name: str) -> str:
-        return field_label(Prescription, name)
+def _story(w: Writer, rx: PrintedPrescription) -> list[Flowable]:
+    diagnosis = f"{rx.diagnosis} (ICD-10: {rx.icd10_code})" if rx.icd10_code else rx.diagnosis
+    follow_up = dateformat.format(rx.follow_up_on, "j F Y") if rx.follow_up_on else ""
 
     return [
-        _header(w, prescription),
+        _header(w, rx),
         Spacer(1, 3 * mm),
-        _people(w, prescription),
-        *w.section(label("chief_complaints"), prescription.chief_complaints),
-        *w.section(label("history"), prescription.history),
-        *w.section(label("vitals"), _vitals(prescription.vitals or {})),
-        *w.section(label("examination"), prescription.examination),
-        *w.section(label("diagnosis"), diagnosis),
-        *_medicines(w, list(prescription.medicines.all())),
-        *w.section(label("investigations"), prescription.investigations),
-        *w.section(label("advice"), prescription.advice),
-        *w.section(label("follow_up_on"), follow_up),
-        *w.section(label("referral"), prescription.referral),
-        *_statements(w, prescription),
+        _people(w, rx),
+        *w.section(rx.headings["chief_complaints"], rx.chief_complaints),
+        *w.section(rx.headings["history"], rx.history),
+        *w.section(rx.headings["vitals"], _vitals(rx.vitals)),
+        *w.section(rx.headings["examination"], rx.examination),
+        *w.section(rx.headings["diagnosis"], diagnosis),
+        *_medicines(w, rx.medicines, rx.medicine_headings),
+        *w.section(rx.headings["investigations"], rx.investigations),
+        *w.section(rx.headings["advice"], rx.advice),
+        *w.section(rx.headings["follow_up_on"], follow_up),
+        *w.section(rx.headings["referral"], rx.referral),
+        *_statements(w, rx),
     ]
 
 
-def render_pdf(prescription: Prescription) -> bytes:
-    """The signed prescription as PDF bytes."""
-    signed_at(prescription)  # a draft has no document
+def render(rx: PrintedPrescription) -> bytes:
+    """The printed prescription as PDF bytes, in its language."""
     register_fonts()
     buffer = io.BytesIO()
-    with translation.override(document_language(prescription)):
-        number = prescription.display_number
+    with translation.override(rx.language):
 
         def footer(canvas: Canvas, doc: SimpleDocTemplate) -> None:
             canvas.saveState()
             canvas.setFont(LATIN, 7.5)
             canvas.setFillColor(RULE)
-            canvas.drawRightString(A4[0] - PAGE_MARGIN, PAGE_MARGIN / 2, f"{number} · {doc.page}")
+            canvas.drawRightString(
+                A4[0] - PAGE_MARGIN, PAGE_MARGIN / 2, f"{rx.number} · {doc.page}"
+            )
             canvas.restoreState()
 
         document = SimpleDocTemplate(
@@ -290,12 +252,12 @@ def render_pdf(prescription: Prescription) -> bytes:
             rightMargin=PAGE_MARGIN,
             topMargin=PAGE_MARGIN,
             bottomMargin=PAGE_MARGIN,
-            title=f"{_('Prescription')} {number}",
-            author=prescription.consultation.doctor.name,
+            title=f"{_('Prescription')} {rx.number}",
+            author=rx.doctor_name,
             subject=_("e-Prescription after a teleconsultation"),
             creator="eSanjeevani",
             lang=translation.get_language(),
             invariant=True,
         )
-        document.build(_story(Writer(), prescription), onFirstPage=footer, onLaterPages=footer)
+        document.build(_story(Writer(), rx), onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()

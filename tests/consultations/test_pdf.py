@@ -19,8 +19,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from consultations import announcements, documents, services
+from consultations.documents import render_pdf
 from consultations.models import Prescription
-from consultations.pdf import render_pdf
 from consultations.pdf_text import LATIN, markup, register_fonts
 from consultations.verify import verification_url
 from tests.consultations.prescribing import correct, sign
