@@ -77,15 +77,10 @@ def return_offered_tickets(doctor: Doctor, *, now: datetime, kind: str) -> list[
         )
     )
     for ticket in held:
-        returned = Ticket.objects.filter(pk=ticket.pk, status=ticket.status, doctor=doctor).update(
-            status=Ticket.Status.WAITING,
-            doctor=None,
-            offer_expires_at=None,
-            call_expires_at=None,
-            status_changed_at=now,
+        returned = ticket.transition(
+            Ticket.Status.WAITING, source=[ticket.status], held_by=doctor, event=kind, at=now
         )
         if returned:
-            TicketEvent.objects.create(ticket=ticket, kind=kind, at=now, doctor=doctor)
             broadcast.call_closed(ticket.pk, Ticket.Status.WAITING)
             broadcast.queue_changed(ticket.opd_id, joined=[ticket.key])
             broadcast.ticket_changed(ticket, {"status": Ticket.Status.WAITING, "reason": kind})
