@@ -22,11 +22,7 @@ def go_on_duty(doctor: Doctor, opd_ids: Collection[int], *, now: datetime | None
     allowed = {opd.pk for opd in opds_for_doctor(doctor)}
     refused = set(opd_ids) - allowed
     if refused or not opd_ids:
-        raise Invalid(
-            _("Choose OPDs of your state and speciality."),
-            code="opd_not_allowed",
-            fields={"opds": [_("Choose OPDs of your state and speciality.")]},
-        )
+        raise opds_not_allowed()
     with transaction.atomic():
         DoctorPresence.objects.update_or_create(
             doctor=doctor, defaults={"console_seen_at": now, "paused": False}
@@ -44,6 +40,14 @@ def go_on_duty(doctor: Doctor, opd_ids: Collection[int], *, now: datetime | None
             broadcast.queue_changed(opd_id)
             broadcast.doctors_changed(opd_id)
     dispatch_after_commit(opd_ids=list(opd_ids))
+
+
+def opds_not_allowed() -> Invalid:
+    return Invalid(
+        _("Choose OPDs of your state and speciality."),
+        code="opd_not_allowed",
+        fields={"opds": [_("Choose OPDs of your state and speciality.")]},
+    )
 
 
 def go_off_duty(
