@@ -30,7 +30,7 @@ from queues.attachments import CheckedUpload, check_upload
 from queues.claims import CLAIMS
 from queues.hours import opening_state, opens_later_today
 from queues.models import Opd, PresenceLease, Ticket
-from queues.services import duty, visits
+from queues.services import console, duty, visits
 from queues.services.booking import book
 
 
@@ -313,12 +313,7 @@ class ConsoleDuty(APIView):
         doctor = _doctor(request)
         serializer = DutySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ids = serializer.validated_data["opds"]
-        if ids:
-            pks = list(Opd.objects.filter(public_id__in=ids).values_list("pk", flat=True))
-            duty.go_on_duty(doctor, pks if len(pks) == len(ids) else [*pks, -1])
-        else:
-            duty.go_off_duty(doctor)
+        console.perform(doctor, console.Action.DUTY, opd_ids=serializer.validated_data["opds"])
         return Response(selectors.console_summary(doctor))
 
 
@@ -345,7 +340,7 @@ class ConsoleResume(APIView):
     )
     def post(self, request: Request) -> Response:
         doctor = _doctor(request)
-        duty.resume(doctor)
+        console.perform(doctor, console.Action.RESUME)
         return Response(selectors.console_summary(doctor))
 
 
@@ -353,7 +348,7 @@ class ConsoleTicketAction(APIView):
     """Accept, skip or end: the doctor's patient (``action`` is set by the subclass)."""
 
     permission_classes = [IsStaff]
-    action = ""
+    action = console.Action.ACCEPT
 
     @extend_schema(
         request=None,
@@ -365,21 +360,18 @@ class ConsoleTicketAction(APIView):
     )
     def post(self, request: Request, ticket_id: str) -> Response:
         doctor = _doctor(request)
-        ticket = selectors.ticket_for_doctor(doctor, ticket_id)
-        if self.action == "accept":
-            visits.accept_offer(doctor, ticket)
-        elif self.action == "skip":
+        reason: dict[str, str] = {}
+        if self.action == console.Action.SKIP:
             serializer = SkipSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            visits.skip_offer(doctor, ticket, **serializer.validated_data)
-        else:
-            visits.end_consultation(doctor, ticket)
+            reason = serializer.validated_data
+        console.perform(doctor, self.action, ticket_id=str(ticket_id), **reason)
         return Response(selectors.console_summary(doctor))
 
 
 @extend_schema_view(post=extend_schema(summary="Accept the offered patient: CALL NOW shows"))
 class ConsoleAccept(ConsoleTicketAction):
-    action = "accept"
+    action = console.Action.ACCEPT
 
 
 @extend_schema_view(
@@ -388,9 +380,9 @@ class ConsoleAccept(ConsoleTicketAction):
     )
 )
 class ConsoleSkip(ConsoleTicketAction):
-    action = "skip"
+    action = console.Action.SKIP
 
 
 @extend_schema_view(post=extend_schema(summary="End the consultation"))
 class ConsoleEnd(ConsoleTicketAction):
-    action = "end"
+    action = console.Action.END

@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import Invalid, ServiceError
-from core.ids import parse_uuid
 from core.sockets import (
     CLOSE_FORBIDDEN,
     CLOSE_INACTIVE,
@@ -31,8 +30,8 @@ from providers.models import Doctor
 from providers.selectors import doctor_of
 from queues import broadcast, selectors
 from queues.hub import hub
-from queues.models import DutyShift, Opd, Ticket
-from queues.services import duty, visits
+from queues.models import DutyShift, Ticket
+from queues.services import console, duty, visits
 
 HEARTBEAT_WRITE_SECONDS = 5.0
 RESYNC_EVERY_SECONDS = 2.0
@@ -193,30 +192,17 @@ def _heartbeat(doctor: Doctor) -> None:
 
 @database_sync_to_async
 def _console_action(doctor: Doctor, action: str, message: dict[str, Any]) -> None:
-    if action == "duty":
-        ids = message.get("opds")
-        if not isinstance(ids, list) or not ids or len(ids) > 50:
-            raise Invalid("Send the OPDs as a list of ids.", code="invalid")
-        public_ids = [parsed for parsed in map(parse_uuid, ids) if parsed is not None]
-        pks = list(Opd.objects.filter(public_id__in=public_ids).values_list("pk", flat=True))
-        duty.go_on_duty(doctor, pks)
-    elif action == "off_duty":
-        duty.go_off_duty(doctor)
-    elif action == "resume":
-        duty.resume(doctor)
-    else:
-        ticket = selectors.ticket_for_doctor(doctor, str(message.get("ticket", "")))
-        if action == "accept":
-            visits.accept_offer(doctor, ticket)
-        elif action == "skip":
-            reason = str(message.get("reason", ""))
-            if reason not in visits.SKIP_REASONS:
-                raise Invalid("Give a reason for skipping.", code="invalid")
-            visits.skip_offer(
-                doctor, ticket, reason=reason, note=str(message.get("note", ""))[:200]
-            )
-        elif action == "end":
-            visits.end_consultation(doctor, ticket)
+    ids = message.get("opds")
+    if action == console.Action.DUTY and (not isinstance(ids, list) or not ids or len(ids) > 50):
+        raise Invalid("Send the OPDs as a list of ids.", code="invalid")
+    console.perform(
+        doctor,
+        action,
+        opd_ids=[str(public_id) for public_id in ids] if isinstance(ids, list) else (),
+        ticket_id=str(message.get("ticket", "")),
+        reason=str(message.get("reason", "")),
+        note=str(message.get("note", "")),
+    )
 
 
 class DoctorConsoleConsumer(JsonSocket):

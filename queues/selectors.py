@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,14 @@ def opds_for_doctor(doctor: Doctor) -> list[Opd]:
         .prefetch_related("hours")
         .order_by("name")
     )
+
+
+def opd_pks_named(public_ids: Collection[object]) -> list[int] | None:
+    """The OPDs the public ids name, or None if one names no OPD (or an OPD is named twice)."""
+    parsed = [parse_uuid(public_id) for public_id in public_ids]
+    named = [public_id for public_id in parsed if public_id is not None]
+    pks = list(Opd.objects.filter(public_id__in=named).values_list("pk", flat=True))
+    return pks if len(pks) == len(parsed) else None
 
 
 def tickets_for_account(user: User) -> QuerySet[Ticket]:

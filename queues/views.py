@@ -28,7 +28,8 @@ from queues import selectors
 from queues.api import refuse_oversized_upload
 from queues.forms import BookingForm
 from queues.hours import opening_state
-from queues.models import Attachment, Opd, PresenceLease, Ticket
+from queues.models import Attachment, PresenceLease, Ticket
+from queues.services import console as console_actions
 from queues.services import duty, visits
 from queues.services.booking import book
 
@@ -202,28 +203,16 @@ def _console_context(doctor: Doctor) -> dict[str, object]:
 
 def _console_post(request: HttpRequest, doctor: Doctor) -> None:
     action = request.POST.get("action", "")
-    if action == "duty":
-        ids = [parsed for parsed in map(parse_uuid, request.POST.getlist("opds")) if parsed]
-        pks = list(Opd.objects.filter(public_id__in=ids).values_list("pk", flat=True))
-        if pks:
-            duty.go_on_duty(doctor, pks)
-        else:
-            duty.go_off_duty(doctor)
-    elif action == "resume":
-        duty.resume(doctor)
-    elif action in {"accept", "skip", "end"}:
-        ticket = selectors.ticket_for_doctor(doctor, request.POST.get("ticket", ""))
-        if action == "accept":
-            visits.accept_offer(doctor, ticket)
-        elif action == "skip":
-            reason = request.POST.get("reason", "")
-            if reason not in visits.SKIP_REASONS:
-                raise ServiceError(_("Choose a reason for skipping."), code="invalid")
-            visits.skip_offer(
-                doctor, ticket, reason=reason, note=request.POST.get("note", "")[:200]
-            )
-        else:
-            visits.end_consultation(doctor, ticket)
+    if action not in console_actions.ACTIONS:
+        return  # nothing to do: the page shows the console again
+    console_actions.perform(
+        doctor,
+        action,
+        opd_ids=request.POST.getlist("opds"),
+        ticket_id=request.POST.get("ticket", ""),
+        reason=request.POST.get("reason", ""),
+        note=request.POST.get("note", ""),
+    )
 
 
 @login_required

@@ -169,7 +169,10 @@ FROM (SELECT 1) AS one LEFT JOIN offered AS o ON true
 
 
 def _claim_head(doctor: Doctor, now: datetime) -> Ticket | object | None:
-    """The one-statement claim: a Ticket, None (nobody waiting), or _NEEDS_POLICY."""
+    """The one-statement claim: a Ticket, None (nobody waiting), or _NEEDS_POLICY.
+
+    The hot path of every offer, so it makes in SQL the same change and event as
+    ``Ticket.transition(OFFERED)`` (the policy path, ``_claim_once``, calls that)."""
     _codes, language_ids = _doctor_languages(doctor)
     local = now.astimezone(IST)
     params: dict[str, Any] = {
@@ -250,21 +253,19 @@ def _claim_once(
     )
     if choice is None:
         return None
-    offered = Ticket.objects.filter(
-        pk=choice.ticket.ticket_id, status=Ticket.Status.WAITING
-    ).update(
-        status=Ticket.Status.OFFERED,
+    ticket = Ticket.objects.select_related("opd", "patient").get(pk=choice.ticket.ticket_id)
+    offered = ticket.transition(
+        Ticket.Status.OFFERED,
+        event=TicketEvent.Kind.OFFERED,
+        at=now,
         doctor=doctor,
         offer_expires_at=now + timedelta(seconds=settings.QUEUE_DOCTOR_OFFER_SECONDS),
-        status_changed_at=now,
     )
     if not offered:
         return False  # taken by a parallel claim between our read and write (SQLite): retry
     passed = [c.ticket_id for c in choice.passed_over if c.passed_over_since is None]
     if passed:
         Ticket.objects.filter(pk__in=passed, passed_over_since=None).update(passed_over_since=now)
-    ticket = Ticket.objects.select_related("opd", "patient").get(pk=choice.ticket.ticket_id)
-    TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.OFFERED, at=now, doctor=doctor)
     DoctorPresence.objects.filter(doctor=doctor).update(last_assigned_at=now)
     _announce_offer(ticket, doctor)
     return ticket

@@ -22,11 +22,7 @@ def go_on_duty(doctor: Doctor, opd_ids: Collection[int], *, now: datetime | None
     allowed = {opd.pk for opd in opds_for_doctor(doctor)}
     refused = set(opd_ids) - allowed
     if refused or not opd_ids:
-        raise Invalid(
-            _("Choose OPDs of your state and speciality."),
-            code="opd_not_allowed",
-            fields={"opds": [_("Choose OPDs of your state and speciality.")]},
-        )
+        raise opds_not_allowed()
     with transaction.atomic():
         DoctorPresence.objects.update_or_create(
             doctor=doctor, defaults={"console_seen_at": now, "paused": False}
@@ -44,6 +40,14 @@ def go_on_duty(doctor: Doctor, opd_ids: Collection[int], *, now: datetime | None
             broadcast.queue_changed(opd_id)
             broadcast.doctors_changed(opd_id)
     dispatch_after_commit(opd_ids=list(opd_ids))
+
+
+def opds_not_allowed() -> Invalid:
+    return Invalid(
+        _("Choose OPDs of your state and speciality."),
+        code="opd_not_allowed",
+        fields={"opds": [_("Choose OPDs of your state and speciality.")]},
+    )
 
 
 def go_off_duty(
@@ -77,15 +81,10 @@ def return_offered_tickets(doctor: Doctor, *, now: datetime, kind: str) -> list[
         )
     )
     for ticket in held:
-        returned = Ticket.objects.filter(pk=ticket.pk, status=ticket.status, doctor=doctor).update(
-            status=Ticket.Status.WAITING,
-            doctor=None,
-            offer_expires_at=None,
-            call_expires_at=None,
-            status_changed_at=now,
+        returned = ticket.transition(
+            Ticket.Status.WAITING, source=[ticket.status], held_by=doctor, event=kind, at=now
         )
         if returned:
-            TicketEvent.objects.create(ticket=ticket, kind=kind, at=now, doctor=doctor)
             broadcast.call_closed(ticket.pk, Ticket.Status.WAITING)
             broadcast.queue_changed(ticket.opd_id, joined=[ticket.key])
             broadcast.ticket_changed(ticket, {"status": Ticket.Status.WAITING, "reason": kind})

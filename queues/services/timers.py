@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, Min, OuterRef
+from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from core.clock import IST
@@ -71,22 +71,18 @@ def expire_offers(now: datetime) -> int:
         with transaction.atomic():
             doctor_id = ticket.doctor_id
             at = _stamp()
-            back = Ticket.objects.filter(
-                pk=ticket.pk, status=Ticket.Status.OFFERED, offer_expires_at__lte=now
-            ).update(
-                status=Ticket.Status.WAITING,
-                doctor=None,
-                offer_expires_at=None,
-                status_changed_at=at,
+            back = ticket.transition(
+                Ticket.Status.WAITING,
+                source=[Ticket.Status.OFFERED],
+                only_if=Q(offer_expires_at__lte=now),
+                event=TicketEvent.Kind.OFFER_EXPIRED,
+                at=at,
             )
             if not back:
                 continue
             count += 1
             if doctor_id is not None:
                 DoctorPresence.objects.filter(doctor_id=doctor_id).update(paused=True)
-            TicketEvent.objects.create(
-                ticket=ticket, kind=TicketEvent.Kind.OFFER_EXPIRED, at=at, doctor_id=doctor_id
-            )
             broadcast.queue_changed(ticket.opd_id, joined=[ticket.key])
             broadcast.ticket_changed(ticket, {"status": Ticket.Status.WAITING})
             if doctor_id:
@@ -111,23 +107,19 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                     opd_id=ticket.opd_id, status__in=Ticket.ACTIVE, priority=ticket.priority
                 ).aggregate(first=Min("seq"))["first"]
                 new_seq = min(ticket.seq, head - 1) if head is not None else ticket.seq
-                changed = Ticket.objects.filter(
-                    pk=ticket.pk, status=Ticket.Status.CALLED, call_expires_at__lte=now
-                ).update(
-                    status=Ticket.Status.WAITING,
-                    doctor=None,
-                    call_expires_at=None,
+                changed = ticket.transition(
+                    Ticket.Status.WAITING,
+                    source=[Ticket.Status.CALLED],
+                    only_if=Q(call_expires_at__lte=now),
+                    event=TicketEvent.Kind.CALL_MISSED,
+                    at=at,
                     missed_calls=1,
                     seq=new_seq,
-                    status_changed_at=at,
                 )
                 if not changed:
                     continue
                 missed += 1
                 broadcast.call_closed(ticket.pk, Ticket.Status.WAITING)
-                TicketEvent.objects.create(
-                    ticket=ticket, kind=TicketEvent.Kind.CALL_MISSED, at=at, doctor_id=doctor_id
-                )
                 new_key = (ticket.priority, new_seq)
                 broadcast.queue_changed(ticket.opd_id, joined=[new_key])
                 broadcast.ticket_changed(
@@ -139,21 +131,16 @@ def expire_calls(now: datetime) -> tuple[int, int]:
                     },
                 )
             else:
-                changed = Ticket.objects.filter(
-                    pk=ticket.pk, status=Ticket.Status.CALLED, call_expires_at__lte=now
-                ).update(
-                    status=Ticket.Status.NO_SHOW,
-                    doctor=None,
-                    call_expires_at=None,
-                    status_changed_at=at,
+                changed = ticket.transition(
+                    Ticket.Status.NO_SHOW,
+                    only_if=Q(call_expires_at__lte=now),
+                    event=TicketEvent.Kind.NO_SHOW,
+                    at=at,
                 )
                 if not changed:
                     continue
                 no_show += 1
                 broadcast.call_closed(ticket.pk, Ticket.Status.NO_SHOW)
-                TicketEvent.objects.create(
-                    ticket=ticket, kind=TicketEvent.Kind.NO_SHOW, at=at, doctor_id=doctor_id
-                )
                 broadcast.ticket_changed(ticket, {"status": Ticket.Status.NO_SHOW})
             if doctor_id:
                 broadcast.doctor_event(
@@ -211,12 +198,14 @@ def drop_absent_patients(now: datetime) -> int:
             continue
         with transaction.atomic():
             at = _stamp()
-            gone = Ticket.objects.filter(
-                pk=ticket.pk, status=Ticket.Status.WAITING, patient_away_since__lte=stale
-            ).update(status=Ticket.Status.LEFT, status_changed_at=at)
+            gone = ticket.transition(
+                Ticket.Status.LEFT,
+                only_if=Q(patient_away_since__lte=stale),
+                event=TicketEvent.Kind.LEFT,
+                at=at,
+            )
             if gone:
                 count += 1
-                TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.LEFT, at=at)
                 broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
                 broadcast.ticket_changed(ticket, {"status": Ticket.Status.LEFT})
     return count
@@ -248,12 +237,14 @@ def close_finished_days(now: datetime) -> int:
 def _close(ticket: Ticket) -> int:
     with transaction.atomic():
         at = _stamp()
-        closed = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.WAITING).update(
-            status=Ticket.Status.CANCELLED, status_changed_at=at
+        closed = ticket.transition(
+            Ticket.Status.CANCELLED,
+            source=[Ticket.Status.WAITING],
+            event=TicketEvent.Kind.CLOSED,
+            at=at,
         )
         if not closed:
             return 0
-        TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CLOSED, at=at)
         broadcast.queue_changed(ticket.opd_id, left=[ticket.key])
         broadcast.ticket_changed(ticket, {"status": Ticket.Status.CANCELLED, "reason": "closed"})
         sms.send(ticket, sms.closed_for_the_day)

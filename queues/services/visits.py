@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,19 +38,16 @@ def accept_offer(doctor: Doctor, ticket: Ticket, *, now: datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         deadline = now + timedelta(seconds=ticket.opd.call_window_seconds)
-        accepted = Ticket.objects.filter(
-            pk=ticket.pk, doctor=doctor, status=Ticket.Status.OFFERED
-        ).update(
-            status=Ticket.Status.CALLED,
-            offer_expires_at=None,
+        accepted = ticket.transition(
+            Ticket.Status.CALLED,
+            event=TicketEvent.Kind.ACCEPTED,
+            at=now,
+            held_by=doctor,
+            actor=doctor.user,
             call_expires_at=deadline,
-            status_changed_at=now,
         )
         if not accepted:
             raise _changed_elsewhere()
-        TicketEvent.objects.create(
-            ticket=ticket, kind=TicketEvent.Kind.ACCEPTED, at=now, actor=doctor.user, doctor=doctor
-        )
         broadcast.ticket_changed(
             ticket,
             {
@@ -76,27 +74,16 @@ def skip_offer(
         )
         if locked is None:
             raise _changed_elsewhere()
-        locked.status = Ticket.Status.WAITING
-        locked.doctor = None
-        locked.offer_expires_at = None
-        locked.status_changed_at = now
-        locked.skipped_by = sorted({*locked.skipped_by, doctor.pk})
-        locked.save(
-            update_fields=[
-                "status",
-                "doctor",
-                "offer_expires_at",
-                "status_changed_at",
-                "skipped_by",
-            ]
-        )
-        TicketEvent.objects.create(
-            ticket=locked,
-            kind=TicketEvent.Kind.SKIPPED,
+        # Locked, so the list of doctors who skipped it cannot change under us.
+        locked.transition(
+            Ticket.Status.WAITING,
+            source=[Ticket.Status.OFFERED],
+            held_by=doctor,
+            event=TicketEvent.Kind.SKIPPED,
             at=now,
             actor=doctor.user,
-            doctor=doctor,
             detail={"reason": reason, "note": note[:200]},
+            skipped_by=sorted({*locked.skipped_by, doctor.pk}),
         )
         broadcast.queue_changed(locked.opd_id, joined=[locked.key])
         broadcast.ticket_changed(locked, {"status": Ticket.Status.WAITING})
@@ -107,26 +94,18 @@ def answer_call(account: User, ticket: Ticket, *, now: datetime | None = None) -
     """The patient pressed CALL NOW in time: the consultation starts."""
     now = now or timezone.now()
     with transaction.atomic():
-        answered = Ticket.objects.filter(
-            pk=ticket.pk, status=Ticket.Status.CALLED, call_expires_at__gt=now
-        ).update(
-            status=Ticket.Status.IN_CONSULTATION,
-            call_expires_at=None,
-            consult_started_at=now,
-            status_changed_at=now,
+        answered = ticket.transition(
+            Ticket.Status.IN_CONSULTATION,
+            event=TicketEvent.Kind.ANSWERED,
+            at=now,
+            only_if=Q(call_expires_at__gt=now),
+            actor=account,
         )
         if not answered:
             raise Conflict(
                 _("The call is no longer waiting for you. Your page shows what happens next."),
                 code="call_not_waiting",
             )
-        TicketEvent.objects.create(
-            ticket=ticket,
-            kind=TicketEvent.Kind.ANSWERED,
-            at=now,
-            actor=account,
-            doctor_id=ticket.doctor_id,
-        )
         broadcast.ticket_changed(ticket, {"status": Ticket.Status.IN_CONSULTATION})
         if ticket.doctor_id:
             broadcast.doctor_event(
@@ -139,14 +118,15 @@ def answer_call(account: User, ticket: Ticket, *, now: datetime | None = None) -
 def end_consultation(doctor: Doctor, ticket: Ticket, *, now: datetime | None = None) -> Ticket:
     now = now or timezone.now()
     with transaction.atomic():
-        ended = Ticket.objects.filter(
-            pk=ticket.pk, doctor=doctor, status=Ticket.Status.IN_CONSULTATION
-        ).update(status=Ticket.Status.COMPLETED, consult_ended_at=now, status_changed_at=now)
+        ended = ticket.transition(
+            Ticket.Status.COMPLETED,
+            event=TicketEvent.Kind.COMPLETED,
+            at=now,
+            held_by=doctor,
+            actor=doctor.user,
+        )
         if not ended:
             raise _changed_elsewhere()
-        TicketEvent.objects.create(
-            ticket=ticket, kind=TicketEvent.Kind.COMPLETED, at=now, actor=doctor.user, doctor=doctor
-        )
         broadcast.ticket_changed(ticket, {"status": Ticket.Status.COMPLETED})
         broadcast.call_closed(ticket.pk, Ticket.Status.COMPLETED)
         broadcast.doctor_event(doctor.pk, {"event": "completed", "ticket": str(ticket.public_id)})
@@ -169,19 +149,12 @@ def cancel_ticket(account: User, ticket: Ticket, *, now: datetime | None = None)
             )
         was_waiting = locked.status == Ticket.Status.WAITING
         doctor_id = locked.doctor_id
-        Ticket.objects.filter(pk=locked.pk).update(
-            status=Ticket.Status.CANCELLED,
-            doctor=None,
-            offer_expires_at=None,
-            call_expires_at=None,
-            status_changed_at=now,
-        )
-        TicketEvent.objects.create(
-            ticket=locked,
-            kind=TicketEvent.Kind.CANCELLED,
+        locked.transition(
+            Ticket.Status.CANCELLED,
+            source=cancellable,
+            event=TicketEvent.Kind.CANCELLED,
             at=now,
             actor=account,
-            doctor_id=doctor_id,
         )
         if was_waiting:
             broadcast.queue_changed(locked.opd_id, left=[locked.key])

@@ -1,200 +1,21 @@
-"""OPDs, their hours, doctors on duty, and the tickets patients wait with.
-
-PostgreSQL is the source of truth for the queue: a ticket's place is its ``(priority, seq)``
-key, claims are compare-and-set updates, and constraints make double assignment impossible.
-Redis only carries messages about changes.
-"""
+"""The tickets patients wait with, their events, presence leases and attachments."""
 
 from __future__ import annotations
 
-from datetime import time
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
 
-from django.db import connection, models
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from core.models import Language, LocalisedNameMixin, PublicIdModel, State
+from core.models import Language, PublicIdModel
 from patients.models import Patient
-from providers.models import Doctor, Speciality
-
-
-class Opd(LocalisedNameMixin, PublicIdModel):
-    """An online OPD: a state's general or speciality clinic, or a national one."""
-
-    code = models.CharField(
-        _("token prefix"), max_length=4, help_text=_("Tokens read e.g. GM-042.")
-    )
-    name = models.CharField(_("name"), max_length=120)
-    name_hi = models.CharField(_("name in Hindi"), max_length=120, blank=True)
-    speciality = models.ForeignKey(
-        Speciality,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        verbose_name=_("speciality"),
-        help_text=_("Empty for a general OPD."),
-    )
-    state = models.ForeignKey(
-        State,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="opds",
-        verbose_name=_("state"),
-        help_text=_("Empty for a national OPD serving every state."),
-    )
-    daily_token_limit = models.PositiveIntegerField(_("tokens per day"), default=500)
-    waiting_room_size = models.PositiveIntegerField(
-        _("waiting room size"),
-        default=300,
-        help_text=_("Most patients waiting at one time."),
-    )
-    call_window_seconds = models.PositiveSmallIntegerField(
-        _("seconds to answer CALL NOW"), default=120
-    )
-    is_active = models.BooleanField(_("active"), default=True)
-
-    class Meta:
-        ordering = ["state__name", "name"]
-        verbose_name = _("OPD")
-        verbose_name_plural = _("OPDs")
-        constraints = [
-            models.UniqueConstraint(fields=["state", "code"], name="unique_opd_code_per_state"),
-            models.UniqueConstraint(
-                fields=["code"], condition=Q(state__isnull=True), name="unique_national_opd_code"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def is_national(self) -> bool:
-        return self.state_id is None
-
-
-class OpdHours(models.Model):
-    """Weekly opening hours in the OPD's local time (Indian Standard Time)."""
-
-    class Weekday(models.IntegerChoices):
-        MONDAY = 0, _("Monday")
-        TUESDAY = 1, _("Tuesday")
-        WEDNESDAY = 2, _("Wednesday")
-        THURSDAY = 3, _("Thursday")
-        FRIDAY = 4, _("Friday")
-        SATURDAY = 5, _("Saturday")
-        SUNDAY = 6, _("Sunday")
-
-    opd = models.ForeignKey(Opd, on_delete=models.CASCADE, related_name="hours")
-    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
-    opens_at = models.TimeField(_("opens at"), default=time(9, 0))
-    closes_at = models.TimeField(_("closes at"), default=time(17, 0))
-
-    class Meta:
-        ordering = ["weekday", "opens_at"]
-        verbose_name = _("opening hours")
-        verbose_name_plural = _("opening hours")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(opens_at__lt=models.F("closes_at")), name="opens_before_closing"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
-
-
-class OpdRevision(models.Model):
-    """Per OPD: the revision of its waiting line, which grows by one with every ticket that
-    joins or leaves it (docs/waiting-room.md, "Revisions").
-
-    A change takes its revision in the transaction that makes it (``advance``), and the row
-    stays locked until that transaction ends: revisions are committed in order, without gaps,
-    and a snapshot read in one statement sees exactly the changes up to its revision. A row
-    of its own, so that saving an OPD in the admin can never write an old revision back.
-    """
-
-    opd = models.OneToOneField(Opd, on_delete=models.CASCADE, primary_key=True, related_name="+")
-    revision = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.opd_id} at revision {self.revision}"
-
-    @classmethod
-    def advance(cls, opd_id: int, by: int = 1) -> int:
-        """Take the OPD's next ``by`` revisions; returns the last. Call it inside the
-        transaction that makes the changes, as late as possible (it locks the OPD's row)."""
-        if not connection.in_atomic_block:
-            raise RuntimeError("A revision is taken in the transaction that makes the change.")
-        with connection.cursor() as cursor:
-            cursor.execute(_ADVANCE_SQL, [opd_id, by])
-            row = cursor.fetchone()
-        return int(row[0])
-
-
-# PostgreSQL and SQLite (3.35+) alike: one statement, creating the row on the first change.
-_ADVANCE_SQL = """
-INSERT INTO queues_opdrevision (opd_id, revision) VALUES (%s, %s)
-ON CONFLICT (opd_id) DO UPDATE SET revision = queues_opdrevision.revision + excluded.revision
-RETURNING revision
-"""
-
-
-class OpdDay(models.Model):
-    """Per OPD and day: the token counter. Booking locks this one row, nothing wider."""
-
-    opd = models.ForeignKey(Opd, on_delete=models.CASCADE, related_name="days")
-    service_date = models.DateField()
-    tokens_issued = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["opd", "service_date"], name="one_counter_per_opd_day")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.opd} {self.service_date}: {self.tokens_issued} tokens"
-
-
-class DutyShift(models.Model):
-    """A doctor on duty for one OPD, from going on duty until going off."""
-
-    class EndReason(models.TextChoices):
-        SIGNED_OFF = "signed_off", _("went off duty")
-        DISCONNECTED = "disconnected", _("console disconnected")
-
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="shifts")
-    opd = models.ForeignKey(Opd, on_delete=models.PROTECT, related_name="shifts")
-    started_at = models.DateTimeField(default=timezone.now)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["doctor", "opd"], condition=Q(ended_at=None), name="one_open_shift_per_opd"
-            ),
-        ]
-        indexes = [models.Index(fields=["opd"], condition=Q(ended_at=None), name="open_shifts")]
-
-    def __str__(self) -> str:
-        return f"{self.doctor} on {self.opd} from {self.started_at:%Y-%m-%d %H:%M}"
-
-
-class DoctorPresence(models.Model):
-    """A doctor's live state: console heartbeat, pause, and when they last got a patient."""
-
-    doctor = models.OneToOneField(
-        Doctor, on_delete=models.CASCADE, primary_key=True, related_name="presence"
-    )
-    console_seen_at = models.DateTimeField(null=True, blank=True)
-    paused = models.BooleanField(default=False)
-    last_assigned_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.doctor}: seen {self.console_seen_at}"
+from providers.models import Doctor
+from queues.models.opds import Opd
 
 
 class Ticket(PublicIdModel):
@@ -333,6 +154,88 @@ class Ticket(PublicIdModel):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    # --- State changes: every change of status is a compare-and-set through ``transition``,
+    # --- which records the change as a TicketEvent. Broadcasting it is the caller's (a service).
+
+    def transition(
+        self,
+        status: str,
+        *,
+        event: str,
+        at: datetime,
+        source: Collection[str] | None = None,
+        held_by: Doctor | None = None,
+        only_if: Q | None = None,
+        actor: User | None = None,
+        detail: dict[str, Any] | None = None,
+        **changes: Any,
+    ) -> bool:
+        """Move the ticket to ``status`` if it is still in one of ``source`` (by default every
+        status that may lead there, see ``TRANSITIONS``), is held by ``held_by`` (when given)
+        and matches ``only_if``; ``False`` if another process changed it first.
+
+        One UPDATE sets the status and the fields the new status needs (``_stamps``), plus
+        ``changes``; the winner records the ``event`` (its doctor: the one holding the ticket
+        after the change, else the one who held it before) and sees the changes on this
+        instance.
+        """
+        allowed = TRANSITIONS[status]
+        sources = allowed if source is None else frozenset(source)
+        if not sources <= allowed:
+            raise ValueError(f"A ticket does not go from {sorted(sources)} to {status}.")
+        fields = {**_stamps(status, at), **changes}
+        candidates = Ticket.objects.filter(pk=self.pk, status__in=sources)
+        if held_by is not None:
+            candidates = candidates.filter(doctor=held_by)
+        if only_if is not None:
+            candidates = candidates.filter(only_if)
+        if candidates.update(**fields) != 1:
+            return False
+        before = held_by.pk if held_by is not None else self.doctor_id
+        for name, value in fields.items():
+            setattr(self, name, value)
+        if held_by is not None and "doctor" not in fields:
+            self.doctor = held_by
+        TicketEvent.objects.create(
+            ticket=self,
+            kind=event,
+            at=at,
+            actor=actor,
+            doctor_id=self.doctor_id if self.doctor_id is not None else before,
+            detail=detail if detail is not None else {},
+        )
+        return True
+
+
+_S = Ticket.Status
+
+# The statuses a ticket may come from, by the status it goes to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    _S.WAITING: frozenset({_S.OFFERED, _S.CALLED}),
+    _S.OFFERED: frozenset({_S.WAITING}),
+    _S.CALLED: frozenset({_S.OFFERED}),
+    _S.IN_CONSULTATION: frozenset({_S.CALLED}),
+    _S.COMPLETED: frozenset({_S.IN_CONSULTATION}),
+    _S.CANCELLED: frozenset({_S.WAITING, _S.OFFERED, _S.CALLED}),
+    _S.NO_SHOW: frozenset({_S.CALLED}),
+    _S.LEFT: frozenset({_S.WAITING}),
+}
+
+
+def _stamps(status: str, at: datetime) -> dict[str, Any]:
+    """The fields a ticket entering ``status`` at ``at`` gets, whoever moves it there: a
+    ticket nobody holds has no doctor and no deadline; a consultation's start and end times."""
+    fields: dict[str, Any] = {"status": status, "status_changed_at": at}
+    if status in (_S.WAITING, _S.CANCELLED, _S.NO_SHOW, _S.LEFT):
+        fields.update(doctor=None, offer_expires_at=None, call_expires_at=None)
+    elif status == _S.CALLED:
+        fields.update(offer_expires_at=None)
+    elif status == _S.IN_CONSULTATION:
+        fields.update(call_expires_at=None, consult_started_at=at)
+    elif status == _S.COMPLETED:
+        fields.update(consult_ended_at=at)
+    return fields
 
 
 class PresenceLease(models.Model):
