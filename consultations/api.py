@@ -186,10 +186,7 @@ class ConsultationView(APIView):
             consultation.patient,
             subject=consultation.public_id,
         )
-        draft = consultation.prescriptions.filter(status=Prescription.Status.DRAFT).first()
-        if draft is None and not consultation.prescriptions.exists():
-            draft = services.draft_for(consultation)
-        return Response(_consultation_payload(consultation, draft))
+        return Response(_consultation_payload(consultation, selectors.draft_of(consultation)))
 
 
 class DraftView(APIView):

@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from consultations import selectors, services
+from consultations import selectors
 from consultations.models import Consultation, MedicineLine, Prescription
 from consultations.validation import MAX_MEDICINES, VITALS
 from core.clock import india_today
@@ -326,18 +326,6 @@ def posted(data: QueryDict) -> dict[str, Any]:
 # --- What the form's template needs ------------------------------------------------------------
 
 
-def current_prescription(consultation: Consultation) -> Prescription:
-    """What the doctor is working on: the draft, else the signed version (a first draft is
-    started from the ticket's complaint)."""
-    found = (
-        consultation.prescriptions.exclude(status=Prescription.Status.SUPERSEDED)
-        .prefetch_related("medicines")
-        .order_by("status", "-version")  # "draft" sorts before "final"
-        .first()
-    )
-    return found or services.draft_for(consultation)
-
-
 def form_context(
     consultation: Consultation,
     *,
@@ -347,7 +335,7 @@ def form_context(
 ) -> dict[str, Any]:
     """The context of ``consultations/prescription_form.html``: the saved prescription, or what
     was posted with its errors."""
-    prescription = current_prescription(consultation)
+    prescription = selectors.current_prescription(consultation)
     ticket = consultation.ticket
     return {
         "consultation": consultation,
