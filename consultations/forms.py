@@ -21,14 +21,17 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from consultations import selectors
+from consultations.limits import max_length, value_range
 from consultations.models import Consultation, MedicineLine, Prescription
 from consultations.validation import MAX_MEDICINES, VITALS
 from core.clock import india_today
 
-TEXT_LIMITS = {
-    "chief_complaints": 2000, "history": 4000, "examination": 4000, "diagnosis": 1000,
-    "icd10_code": 12, "investigations": 2000, "advice": 4000, "referral": 1000,
-}  # fmt: skip
+TEXT_FIELDS = (
+    "chief_complaints", "history", "examination", "diagnosis", "icd10_code", "investigations",
+    "advice", "referral",
+)  # fmt: skip
+# As long as the model allows (the API's serializer takes the same limits).
+TEXT_LIMITS = {name: max_length(Prescription, name) for name in TEXT_FIELDS}
 LABELS: dict[str, str | Promise] = {
     "chief_complaints": _("Chief complaints"),
     "history": _("History"),
@@ -154,8 +157,9 @@ class MedicineRow:
         if name == "timing":
             return forms.Select(attrs, choices=MedicineLine.Timing.choices)
         if name == "duration_days":
-            return forms.NumberInput({**attrs, "min": 1, "max": 365, "inputmode": "numeric"})
-        limit = {"name": 120, "strength": 40, "dose": 60, "instructions": 200}[name]
+            low, high = value_range(MedicineLine, name)
+            return forms.NumberInput({**attrs, "min": low, "max": high, "inputmode": "numeric"})
+        limit = max_length(MedicineLine, name)
         return forms.TextInput({**attrs, "maxlength": limit, "autocomplete": "off"})
 
 
@@ -203,7 +207,13 @@ class PrescriptionForm:
         return PageField(
             "icd10_code",
             LABELS["icd10_code"],
-            forms.TextInput({"maxlength": 12, "autocomplete": "off", "spellcheck": "false"}),
+            forms.TextInput(
+                {
+                    "maxlength": TEXT_LIMITS["icd10_code"],
+                    "autocomplete": "off",
+                    "spellcheck": "false",
+                }
+            ),
             self.values.get("icd10_code", ""),
             self._errors("icd10_code"),
             help_text=_("For example J06.9"),
