@@ -10,6 +10,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from rest_framework import serializers
 
 from consultations import api as consultations_api
 from consultations import forms
@@ -32,21 +33,26 @@ def test_the_longest_code_the_rules_accept_fits_the_model():
 
 @pytest.mark.parametrize("name", forms.TEXT_FIELDS)
 def test_the_form_and_the_api_take_the_model_s_text_limits(name):
-    limit = Prescription._meta.get_field(name).max_length
+    limit = max_length(Prescription, name)
     assert forms.TEXT_LIMITS[name] == limit
-    assert consultations_api.PrescriptionSerializer().fields[name].max_length == limit
+    field = consultations_api.PrescriptionSerializer().fields[name]
+    assert isinstance(field, serializers.CharField)
+    assert field.max_length == limit
 
 
 @pytest.mark.parametrize("name", ["name", "strength", "dose", "instructions"])
 def test_a_medicine_s_limits_come_from_the_model(name):
-    limit = MedicineLine._meta.get_field(name).max_length
-    assert consultations_api.MedicineSerializer().fields[name].max_length == limit
+    limit = max_length(MedicineLine, name)
+    field = consultations_api.MedicineSerializer().fields[name]
+    assert isinstance(field, serializers.CharField)
+    assert field.max_length == limit
     widget = forms.MedicineRow._widget(name)
     assert widget.attrs["maxlength"] == limit
 
 
 def test_the_duration_range_comes_from_the_model():
     field = consultations_api.MedicineSerializer().fields["duration_days"]
+    assert isinstance(field, serializers.IntegerField)
     assert (field.min_value, field.max_value) == value_range(MedicineLine, "duration_days")
     assert value_range(MedicineLine, "duration_days") == (1, 365)
     widget = forms.MedicineRow._widget("duration_days")
