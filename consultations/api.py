@@ -20,6 +20,7 @@ from accounts.permissions import IsPatientAccount, IsStaff, signed_in_user
 from audit.models import AccessEvent
 from audit.services import record_access
 from consultations import selectors, services, validation
+from consultations.limits import max_length, value_range
 from consultations.models import Consultation, MedicineLine, Prescription
 from core.api.schema import refusal
 from core.clock import india_today
@@ -27,17 +28,37 @@ from core.errors import NotFound
 from providers.models import Doctor
 from providers.selectors import doctor_of
 
+DURATION_DAYS = value_range(MedicineLine, "duration_days")
+
+
+def _text(name: str) -> serializers.CharField:
+    """A prescription's text, as long as the model allows (``consultations.limits``)."""
+    return serializers.CharField(
+        max_length=max_length(Prescription, name), required=False, allow_blank=True
+    )
+
+
+def _optional(name: str) -> serializers.CharField:
+    """A medicine's optional text, as long as the model allows; empty when left out."""
+    return serializers.CharField(
+        max_length=max_length(MedicineLine, name), required=False, allow_blank=True, default=""
+    )
+
 
 class MedicineSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=120)
-    strength = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=max_length(MedicineLine, "name"))
+    strength = _optional("strength")
     dosage_form = serializers.ChoiceField(choices=MedicineLine.DosageForm.choices)
-    dose = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    dose = _optional("dose")
     frequency = serializers.ChoiceField(
         choices=MedicineLine.Frequency.choices, required=False, allow_blank=True, default=""
     )
     duration_days = serializers.IntegerField(
-        min_value=1, max_value=365, required=False, allow_null=True, default=None
+        min_value=DURATION_DAYS[0],
+        max_value=DURATION_DAYS[1],
+        required=False,
+        allow_null=True,
+        default=None,
     )
     route = serializers.ChoiceField(
         choices=MedicineLine.Route.choices, required=False, default=MedicineLine.Route.ORAL
@@ -45,9 +66,7 @@ class MedicineSerializer(serializers.Serializer[Any]):
     timing = serializers.ChoiceField(
         choices=MedicineLine.Timing.choices, required=False, default=MedicineLine.Timing.ANY
     )
-    instructions = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
+    instructions = _optional("instructions")
 
 
 class PrescriptionSerializer(serializers.Serializer[Any]):
@@ -58,16 +77,16 @@ class PrescriptionSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField(read_only=True)
     status = serializers.CharField(read_only=True)
     finalised_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    chief_complaints = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    history = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    chief_complaints = _text("chief_complaints")
+    history = _text("history")
     vitals = serializers.JSONField(required=False)
-    examination = serializers.CharField(max_length=4000, required=False, allow_blank=True)
-    diagnosis = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    icd10_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
-    investigations = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    advice = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    examination = _text("examination")
+    diagnosis = _text("diagnosis")
+    icd10_code = _text("icd10_code")
+    investigations = _text("investigations")
+    advice = _text("advice")
     follow_up_on = serializers.DateField(required=False, allow_null=True)
-    referral = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    referral = _text("referral")
     medicines = MedicineSerializer(many=True, required=False)
     pdf_url = serializers.SerializerMethodField()
     fhir_url = serializers.SerializerMethodField()
@@ -186,10 +205,7 @@ class ConsultationView(APIView):
             consultation.patient,
             subject=consultation.public_id,
         )
-        draft = consultation.prescriptions.filter(status=Prescription.Status.DRAFT).first()
-        if draft is None and not consultation.prescriptions.exists():
-            draft = services.draft_for(consultation)
-        return Response(_consultation_payload(consultation, draft))
+        return Response(_consultation_payload(consultation, selectors.draft_of(consultation)))
 
 
 class DraftView(APIView):

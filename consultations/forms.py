@@ -20,15 +20,18 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from consultations import selectors, services
+from consultations import selectors
+from consultations.limits import max_length, value_range
 from consultations.models import Consultation, MedicineLine, Prescription
 from consultations.validation import MAX_MEDICINES, VITALS
 from core.clock import india_today
 
-TEXT_LIMITS = {
-    "chief_complaints": 2000, "history": 4000, "examination": 4000, "diagnosis": 1000,
-    "icd10_code": 12, "investigations": 2000, "advice": 4000, "referral": 1000,
-}  # fmt: skip
+TEXT_FIELDS = (
+    "chief_complaints", "history", "examination", "diagnosis", "icd10_code", "investigations",
+    "advice", "referral",
+)  # fmt: skip
+# As long as the model allows (the API's serializer takes the same limits).
+TEXT_LIMITS = {name: max_length(Prescription, name) for name in TEXT_FIELDS}
 LABELS: dict[str, str | Promise] = {
     "chief_complaints": _("Chief complaints"),
     "history": _("History"),
@@ -154,8 +157,9 @@ class MedicineRow:
         if name == "timing":
             return forms.Select(attrs, choices=MedicineLine.Timing.choices)
         if name == "duration_days":
-            return forms.NumberInput({**attrs, "min": 1, "max": 365, "inputmode": "numeric"})
-        limit = {"name": 120, "strength": 40, "dose": 60, "instructions": 200}[name]
+            low, high = value_range(MedicineLine, name)
+            return forms.NumberInput({**attrs, "min": low, "max": high, "inputmode": "numeric"})
+        limit = max_length(MedicineLine, name)
         return forms.TextInput({**attrs, "maxlength": limit, "autocomplete": "off"})
 
 
@@ -203,7 +207,13 @@ class PrescriptionForm:
         return PageField(
             "icd10_code",
             LABELS["icd10_code"],
-            forms.TextInput({"maxlength": 12, "autocomplete": "off", "spellcheck": "false"}),
+            forms.TextInput(
+                {
+                    "maxlength": TEXT_LIMITS["icd10_code"],
+                    "autocomplete": "off",
+                    "spellcheck": "false",
+                }
+            ),
             self.values.get("icd10_code", ""),
             self._errors("icd10_code"),
             help_text=_("For example J06.9"),
@@ -326,18 +336,6 @@ def posted(data: QueryDict) -> dict[str, Any]:
 # --- What the form's template needs ------------------------------------------------------------
 
 
-def current_prescription(consultation: Consultation) -> Prescription:
-    """What the doctor is working on: the draft, else the signed version (a first draft is
-    started from the ticket's complaint)."""
-    found = (
-        consultation.prescriptions.exclude(status=Prescription.Status.SUPERSEDED)
-        .prefetch_related("medicines")
-        .order_by("status", "-version")  # "draft" sorts before "final"
-        .first()
-    )
-    return found or services.draft_for(consultation)
-
-
 def form_context(
     consultation: Consultation,
     *,
@@ -347,7 +345,7 @@ def form_context(
 ) -> dict[str, Any]:
     """The context of ``consultations/prescription_form.html``: the saved prescription, or what
     was posted with its errors."""
-    prescription = current_prescription(consultation)
+    prescription = selectors.current_prescription(consultation)
     ticket = consultation.ticket
     return {
         "consultation": consultation,

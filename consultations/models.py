@@ -7,6 +7,7 @@ version of the same number that supersedes the old one; both stay in the history
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -169,7 +170,12 @@ class MedicineLine(models.Model):
     frequency = models.CharField(
         _("how often"), max_length=8, choices=Frequency.choices, blank=True
     )
-    duration_days = models.PositiveSmallIntegerField(_("for how many days"), null=True, blank=True)
+    duration_days = models.PositiveSmallIntegerField(
+        _("for how many days"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
     route = models.CharField(_("route"), max_length=12, choices=Route.choices, default=Route.ORAL)
     timing = models.CharField(_("when"), max_length=14, choices=Timing.choices, default=Timing.ANY)
     instructions = models.CharField(_("instructions"), max_length=200, blank=True)

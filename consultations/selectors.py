@@ -10,11 +10,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext
 
 from accounts.models import User
 from consultations.models import Consultation, Prescription
+from core.clock import india_now
 from core.errors import NotFound
 from core.ids import parse_uuid
 from providers.models import Doctor
@@ -22,31 +23,63 @@ from providers.selectors import doctor_of
 from queues.models import Ticket
 
 WRITABLE_TICKET_STATUSES = (Ticket.Status.IN_CONSULTATION, Ticket.Status.COMPLETED)
+FINISHED_SHOWN = 10  # on the console
 
 
 def consultation_for_doctor(doctor: Doctor, ticket_id: uuid.UUID | str) -> Consultation:
-    """The consultation of a ticket assigned to this doctor, created on first use (once the
-    patient has joined); 404 for anyone else's."""
+    """The consultation of a ticket assigned to this doctor, once the patient has joined (it is
+    opened then, by ``services.start_consultation``); 404 for anyone else's, and before."""
     parsed = parse_uuid(ticket_id)
-    ticket = (
-        Ticket.objects.filter(
-            public_id=parsed, doctor=doctor, status__in=WRITABLE_TICKET_STATUSES
-        ).first()
+    consultation = (
+        Consultation.objects.select_related("ticket", "patient")
+        .filter(
+            ticket__public_id=parsed,
+            ticket__doctor=doctor,
+            ticket__status__in=WRITABLE_TICKET_STATUSES,
+        )
+        .first()
         if parsed
         else None
     )
-    if ticket is None:
+    if consultation is None:
         raise NotFound(gettext("No such consultation in your care."))
-    consultation, _created = Consultation.objects.get_or_create(
-        ticket=ticket,
-        defaults={
-            "patient_id": ticket.patient_id,
-            "doctor": doctor,
-            "opd_id": ticket.opd_id,
-            "started_at": ticket.consult_started_at or ticket.status_changed_at,
-        },
-    )
     return consultation
+
+
+def current_prescription(consultation: Consultation) -> Prescription:
+    """What the doctor is working on: the draft, else the signed version. Every consultation
+    has one from its start (``services.start_consultation``)."""
+    found = (
+        consultation.prescriptions.exclude(status=Prescription.Status.SUPERSEDED)
+        .prefetch_related("medicines")
+        .order_by("status", "-version")  # "draft" sorts before "final"
+        .first()
+    )
+    if found is None:
+        raise NotFound(gettext("No such consultation in your care."))
+    return found
+
+
+def draft_of(consultation: Consultation) -> Prescription | None:
+    """The draft being written, or ``None`` once signed (until a correction starts)."""
+    return consultation.prescriptions.filter(status=Prescription.Status.DRAFT).first()
+
+
+def finished_today(doctor: Doctor, limit: int = FINISHED_SHOWN) -> QuerySet[Ticket]:
+    """The doctor's consultations that ended today (IST), newest first, each with ``signed``:
+    whether its prescription has been signed yet."""
+    midnight = india_now().replace(hour=0, minute=0, second=0, microsecond=0)
+    signed = Prescription.objects.filter(
+        consultation__ticket=OuterRef("pk"), status=Prescription.Status.FINAL
+    )
+    return (
+        Ticket.objects.filter(
+            doctor=doctor, status=Ticket.Status.COMPLETED, consult_ended_at__gte=midnight
+        )
+        .select_related("opd", "patient")
+        .annotate(signed=Exists(signed))
+        .order_by("-consult_ended_at")[:limit]
+    )
 
 
 def prescriptions_for(user: User) -> QuerySet[Prescription]:

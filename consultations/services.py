@@ -1,4 +1,4 @@
-"""Writing, finalising and correcting a prescription."""
+"""Opening a consultation; writing, finalising and correcting its prescription."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core import outbox
 from core.clock import IST
 from core.errors import Conflict, Invalid
 from providers.models import Doctor
+from queues.models import Ticket
 
 CONTENT_FIELDS = (
     "chief_complaints", "history", "vitals", "examination", "diagnosis", "icd10_code",
@@ -30,8 +31,37 @@ MEDICINE_FIELDS = (
 RENDER_TASK = "consultations.tasks.render_prescription"
 
 
+def start_consultation(ticket: Ticket, *, started_at: datetime) -> Consultation:
+    """The visit's record, opened when the patient answers the call: the consultation and its
+    first draft, started from the ticket's complaint. Once only: a ticket answered again keeps
+    its record."""
+    if ticket.doctor_id is None:
+        raise ValueError("A consultation starts with the ticket's doctor.")
+    consultation, _created = Consultation.objects.get_or_create(
+        ticket=ticket,
+        defaults={
+            "patient_id": ticket.patient_id,
+            "doctor_id": ticket.doctor_id,
+            "opd_id": ticket.opd_id,
+            "started_at": started_at,
+        },
+    )
+    if not consultation.prescriptions.exists():
+        Prescription.objects.create(
+            consultation=consultation, version=1, chief_complaints=ticket.complaint
+        )
+    return consultation
+
+
+def consultation_started(sender: object, *, ticket: Ticket, at: datetime, **kwargs: Any) -> None:
+    """Receives ``queues.signals.consultation_started`` (connected in ``consultations.apps``),
+    inside the transaction that put the ticket in consultation."""
+    start_consultation(ticket, started_at=at)
+
+
 def draft_for(consultation: Consultation) -> Prescription:
-    """The consultation's draft; the first one starts from the ticket's complaint."""
+    """The consultation's draft, for a write. ``start_consultation`` made the first one; a
+    record opened without it (seeded history) gets it here, from the ticket's complaint."""
     draft = consultation.prescriptions.filter(status=Prescription.Status.DRAFT).first()
     if draft is not None:
         return draft

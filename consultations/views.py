@@ -62,7 +62,7 @@ def _post_prescription(
     values = forms.posted(request.POST) if action != "correct" else {}
     try:
         if action == "correct":
-            services.start_correction(forms.current_prescription(consultation), doctor=doctor)
+            services.start_correction(selectors.current_prescription(consultation), doctor=doctor)
             messages.info(request, _("Correction started. Change what is wrong, then sign again."))
         else:
             serializer = PrescriptionSerializer(data=values)

@@ -47,12 +47,16 @@ def _numbers(year: int, count: int) -> range:
 
 def write_prescriptions(consultations: list[Consultation], rng: random.Random) -> None:
     """Within the caller's transaction: a final prescription for most ``consultations`` (saved,
-    with their tickets loaded), numbered by the IST year it was signed in."""
+    with their tickets loaded), numbered by the IST year it was signed in; a draft for the
+    others."""
     by_year: dict[int, list[Consultation]] = {}
+    unsigned: list[Consultation] = []
     for consultation in consultations:
         ended = consultation.ticket.consult_ended_at
         if ended is not None and rng.random() < SIGNED_SHARE:
             by_year.setdefault(ended.astimezone(IST).year, []).append(consultation)
+        else:
+            unsigned.append(consultation)
     prescriptions = []
     for year, group in by_year.items():
         for number, consultation in zip(_numbers(year, len(group)), group, strict=True):
@@ -72,6 +76,17 @@ def write_prescriptions(consultations: list[Consultation], rng: random.Random) -
                 )
             )
     Prescription.objects.bulk_create(prescriptions)
+    # The rest keep the draft every consultation opens with (services.start_consultation).
+    Prescription.objects.bulk_create(
+        [
+            Prescription(
+                consultation=consultation,
+                chief_complaints=consultation.ticket.complaint,
+                created_at=consultation.started_at,
+            )
+            for consultation in unsigned
+        ]
+    )
     MedicineLine.objects.bulk_create(
         [
             MedicineLine(prescription=prescription, position=position, **medicine)

@@ -14,3 +14,10 @@ from django.dispatch import Signal
 # rolled back and a claim's messages still leave together. The dashboards' live panels nudge
 # their groups here (dashboards/events.py). Cached receivers: it is sent on every change.
 opd_changed = Signal(use_caching=True)
+
+# A patient answered the call: the ticket is now in consultation with its doctor
+# (``queues.services.visits.answer_call`` sends it). Sent with ``ticket`` (its doctor, patient
+# and OPD) and ``at`` (when the consultation started). The consultations app opens the visit's
+# record here (consultations/apps.py), in the same transaction, so the record exists as soon as
+# the call page can show it.
+consultation_started = Signal()

@@ -7,20 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import User
 from consultations import forms, selectors
-from consultations.models import Prescription
-from core.clock import india_now
 from core.errors import NotFound
 from providers.selectors import doctor_of
 from queues.models import Ticket
 
 register = template.Library()
-
-FINISHED_SHOWN = 10
 
 
 def _doctor(context: template.Context) -> Any:
@@ -39,30 +35,19 @@ def prescription_form(context: template.Context, ticket: Ticket) -> dict[str, An
         return {**shared, "absent": True}
     try:
         consultation = selectors.consultation_for_doctor(doctor, ticket.public_id)
+        form = forms.form_context(consultation)
     except NotFound:
         return {**shared, "pending": True, "ticket": ticket, "strings": forms.script_strings()}
-    return {**shared, **forms.form_context(consultation), "in_call": True}
+    return {**shared, **form, "in_call": True}
 
 
 @register.simple_tag(takes_context=True)
 def finished_today(context: template.Context) -> QuerySet[Ticket]:
-    """The doctor's consultations that ended today (IST), newest first, each with ``signed``:
-    whether its prescription has been signed yet."""
+    """The doctor's consultations that ended today (``selectors.finished_today``)."""
     doctor = _doctor(context)
     if doctor is None:
         return Ticket.objects.none()
-    midnight = india_now().replace(hour=0, minute=0, second=0, microsecond=0)
-    signed = Prescription.objects.filter(
-        consultation__ticket=OuterRef("pk"), status=Prescription.Status.FINAL
-    )
-    return (
-        Ticket.objects.filter(
-            doctor=doctor, status=Ticket.Status.COMPLETED, consult_ended_at__gte=midnight
-        )
-        .select_related("opd", "patient")
-        .annotate(signed=Exists(signed))
-        .order_by("-consult_ended_at")[:FINISHED_SHOWN]
-    )
+    return selectors.finished_today(doctor)
 
 
 @register.inclusion_tag("consultations/visit_outcome.html")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from core.errors import Conflict
 from providers.models import Doctor
-from queues import broadcast
+from queues import broadcast, signals
 from queues.models import PresenceLease, Ticket, TicketEvent
 from queues.services.dispatch import dispatch_after_commit
 
@@ -106,6 +106,7 @@ def answer_call(account: User, ticket: Ticket, *, now: datetime | None = None) -
                 _("The call is no longer waiting for you. Your page shows what happens next."),
                 code="call_not_waiting",
             )
+        signals.consultation_started.send(sender=Ticket, ticket=ticket, at=now)
         broadcast.ticket_changed(ticket, {"status": Ticket.Status.IN_CONSULTATION})
         if ticket.doctor_id:
             broadcast.doctor_event(
