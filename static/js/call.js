@@ -294,8 +294,7 @@ async function toggle(event) {
 }
 
 async function startMedia() {
-  await media.start();
-  renderToggles();
+  if (await media.start()) renderToggles();
 }
 
 // --- Ending, leaving, rejoining --------------------------------------------------------------

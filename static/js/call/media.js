@@ -25,12 +25,13 @@ export class Media {
     this.local = { muted: false, camera: true, audio_only: false, low_bandwidth: false };
   }
 
+  // False when the browser has no getUserMedia at all.
   async start() {
     this.stream = new MediaStream();
     const devices = navigator.mediaDevices;
     if (!devices?.getUserMedia) {
       this.none();
-      return;
+      return false;
     }
     try {
       this.stream = await devices.getUserMedia({
@@ -50,6 +51,7 @@ export class Media {
     }
     this.enableTracks();
     this.video.srcObject = this.stream;
+    return true;
   }
 
   none() {
