@@ -1,6 +1,6 @@
 // The call's perfect negotiation (static/js/call/negotiation.js), driven by fake peer
 // connections that keep the signalling states of RTCPeerConnection: no browser, no network.
-// Run with `node --test tests/js/` (make jstest).
+// Run with `make jstest`.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
