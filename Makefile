@@ -17,11 +17,11 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
 DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext docker-compose poppler-utils tesseract-ocr tesseract-ocr-hin zbar-tools
 
-.PHONY: help run test lint typecheck pytest services system-packages run-packages messages vendor clean
+.PHONY: help run test lint typecheck jstest pytest services system-packages run-packages messages vendor clean
 
 help:
 	@echo "make run   - set up and serve the app at http://$(HOST):$(PORT) (SQLite unless DATABASE_URL/REDIS_URL are set)"
-	@echo "make test  - set up and run ruff, import-linter, mypy and the whole test suite on PostgreSQL, Redis and Chromium"
+	@echo "make test  - set up and run ruff, import-linter, mypy, the JavaScript unit tests (node --test, tests/js/) and the whole test suite on PostgreSQL, Redis and Chromium"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -107,12 +107,18 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy .
 
+# The pages' JavaScript logic without a browser: tests/js/*.test.mjs on node's own test runner.
+# The shell names the files: from Node 21 on, `node --test tests/js/` takes the folder for a file.
+jstest:
+	@command -v node >/dev/null || $(MAKE) --no-print-directory system-packages DEBIAN_TEST_PACKAGES="nodejs npm"
+	node --test tests/js/*.test.mjs
+
 pytest: export DATABASE_URL = $(TEST_DATABASE_URL)
 pytest: export REDIS_URL = $(TEST_REDIS_URL)
 pytest: $(VENV)/.installed system-packages messages services vendor
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+test: lint typecheck jstest pytest
 
 clean:
 	rm -rf $(VENV) $(VAR) .mypy_cache .pytest_cache .ruff_cache

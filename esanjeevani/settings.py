@@ -437,13 +437,15 @@ DISPLAY_TIME_ZONE = "Asia/Kolkata"
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# In production, hashed names (whitenoise serves them for a year), also in the imports of the
+# pages' ES modules (core/staticfiles.py).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "core.staticfiles.ManifestStaticFilesStorage"
         )
     },
 }

@@ -216,7 +216,9 @@ def test_the_loopback_flag_reaches_the_page(client, called, settings):
 
 
 def _used_keys(script: str) -> set[str]:
-    source = (STATIC_JS / script).read_text(encoding="utf-8")
+    # The page's module and the modules of its concerns beside it (call.js and call/*.js).
+    modules = [STATIC_JS / script, *sorted((STATIC_JS / Path(script).stem).glob("*.js"))]
+    source = "\n".join(module.read_text(encoding="utf-8") for module in modules)
     keys = set(re.findall(r"strings\.(\w+)", source))
     # Looked up by name: strings[`state_${…}`], strings[`quality_${…}`], strings[REFUSALS[…]].
     for prefix in re.findall(r"strings\[`(\w+)\$\{", source):
