@@ -4,8 +4,10 @@ serializer take the same limits and checks, and each answers in its own shape.""
 from __future__ import annotations
 
 import pytest
+from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
+from rest_framework import serializers
 
 from queues.api import BookingSerializer
 from queues.booking_input import COMPLAINT_MAX_LENGTH, COMPLAINT_MIN_LENGTH
@@ -25,11 +27,13 @@ def pdf(name: str = "report.pdf") -> SimpleUploadedFile:
 def test_the_complaint_limit_is_the_model_s():
     assert Ticket._meta.get_field("complaint").max_length == COMPLAINT_MAX_LENGTH
     serializer = BookingSerializer().fields["complaint"]
+    assert isinstance(serializer, serializers.CharField)
     assert (serializer.min_length, serializer.max_length) == (
         COMPLAINT_MIN_LENGTH,
         COMPLAINT_MAX_LENGTH,
     )
     form = BookingForm.base_fields["complaint"]
+    assert isinstance(form, forms.CharField)
     assert (form.min_length, form.max_length) == (COMPLAINT_MIN_LENGTH, COMPLAINT_MAX_LENGTH)
 
 
