@@ -26,7 +26,8 @@ from providers.models import Doctor
 from providers.selectors import doctor_of
 from queues import selectors
 from queues.api_schema import ConsoleSummarySerializer, TicketSnapshotSerializer
-from queues.attachments import CheckedUpload, check_upload
+from queues.attachments import CheckedUpload
+from queues.booking_input import COMPLAINT_MAX_LENGTH, COMPLAINT_MIN_LENGTH, check_uploads
 from queues.claims import CLAIMS
 from queues.hours import opening_state, opens_later_today
 from queues.models import Opd, PresenceLease, Ticket
@@ -87,7 +88,9 @@ class OpdQuerySerializer(serializers.Serializer[Any]):
 class BookingSerializer(serializers.Serializer[Any]):
     patient = serializers.UUIDField(help_text="A member of your family")
     opd = serializers.UUIDField()
-    complaint = serializers.CharField(min_length=3, max_length=1000)
+    complaint = serializers.CharField(
+        min_length=COMPLAINT_MIN_LENGTH, max_length=COMPLAINT_MAX_LENGTH
+    )
     priority_reason = serializers.ChoiceField(
         choices=[("", "none"), *((claim.value, claim.value) for claim in CLAIMS)],
         required=False,
@@ -107,19 +110,10 @@ class BookingSerializer(serializers.Serializer[Any]):
     )
 
     def validate_files(self, files: list[Any]) -> list[CheckedUpload]:
-        if len(files) > settings.ATTACHMENT_MAX_FILES:
-            raise serializers.ValidationError(
-                _("At most %(count)d files.") % {"count": settings.ATTACHMENT_MAX_FILES}
-            )
-        checked = []
-        for upload in files:
-            try:
-                checked.append(check_upload(upload))
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(
-                    [f"{getattr(upload, 'name', '')}: {m}" for m in exc.messages]
-                ) from exc
-        return checked
+        try:
+            return check_uploads(files, name_each=True)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
 
 
 class TicketSerializer(serializers.Serializer[Any]):

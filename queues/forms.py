@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -13,9 +12,15 @@ from django.utils.translation import gettext_lazy as _
 from core.clock import IST, india_today
 from patients.models import Patient
 from queues import claims
-from queues.attachments import CheckedUpload, check_upload
+from queues.attachments import CheckedUpload
+from queues.booking_input import (
+    COMPLAINT_MAX_LENGTH,
+    COMPLAINT_MIN_LENGTH,
+    DECLARABLE,
+    check_uploads,
+)
 from queues.hours import opening_state, opens_later_today
-from queues.models import Opd, Ticket
+from queues.models import Opd
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -29,11 +34,7 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data: Any, initial: Any = None) -> list[CheckedUpload]:
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
-        if len(files) > settings.ATTACHMENT_MAX_FILES:
-            raise ValidationError(
-                _("At most %(count)d files.") % {"count": settings.ATTACHMENT_MAX_FILES}
-            )
-        return [check_upload(f) for f in files]
+        return check_uploads(files)
 
 
 def opd_label(opd: Opd, now: Any) -> str:
@@ -53,19 +54,15 @@ def opd_label(opd: Opd, now: Any) -> str:
     return f"{opd.display_name} ({when})"
 
 
-PRIORITY_CHOICES = [
-    ("", _("None")),
-    (Ticket.PriorityReason.PREGNANT.value, _("Pregnant")),
-    (Ticket.PriorityReason.DISABILITY.value, _("Person with disability")),
-]
+PRIORITY_CHOICES = [(claim.value, claim.label) for claim in DECLARABLE]
 
 
 class BookingForm(forms.Form):
     opd = forms.ChoiceField(label=_("OPD"), widget=forms.RadioSelect)
     complaint = forms.CharField(
         label=_("What is the problem?"),
-        min_length=3,
-        max_length=1000,
+        min_length=COMPLAINT_MIN_LENGTH,
+        max_length=COMPLAINT_MAX_LENGTH,
         help_text=_("For example: fever and cough for three days."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )

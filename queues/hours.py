@@ -23,6 +23,9 @@ def zone_of(opd: Opd) -> ZoneInfo:
 
 
 def opening_state(opd: Opd, now: datetime, hours: list[OpdHours] | None = None) -> OpeningState:
+    """Open when a session of today's weekday has ``opens_at <= now < closes_at`` in local time.
+    The claim's SQL (``queues/services/dispatch.py``) repeats this rule; keep them together
+    (``tests/queues/test_dispatch_agrees_with_policy.py``)."""
     zone = zone_of(opd)
     local = now.astimezone(zone)
     sessions = hours if hours is not None else list(opd.hours.all())

@@ -7,6 +7,11 @@
   seconds in all.
 - Spread work fairly: of the free doctors, the one who got a patient longest ago goes first.
 - A doctor who skipped a patient is not offered that patient again.
+
+The usual claim is answered by one SQL statement that repeats these rules for speed
+(``_CLAIM_HEAD_SQL`` in ``queues/services/dispatch.py``);
+``tests/queues/test_dispatch_agrees_with_policy.py`` checks on generated queues that both offer
+the same patient. Change them together.
 """
 
 from __future__ import annotations

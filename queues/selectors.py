@@ -20,9 +20,10 @@ from core.errors import NotFound
 from core.ids import parse_uuid
 from patients.models import Patient
 from providers.models import Doctor
+from providers.selectors import doctor_of
 from queues import claims
 from queues.hours import opening_state
-from queues.models import DutyShift, Opd, OpdRevision, Ticket
+from queues.models import Attachment, DutyShift, Opd, OpdRevision, Ticket
 
 
 def active_ticket_of(patient: Patient, opd: Opd) -> Ticket | None:
@@ -98,6 +99,29 @@ def ticket_for_doctor(doctor: Doctor, public_id: uuid.UUID | str) -> Ticket:
     if ticket is None:
         raise NotFound(gettext("No such patient in your care."))
     return ticket
+
+
+def attachments_for(user: User) -> QuerySet[Attachment]:
+    """A shared record is for the patient's family and for the doctor the patient was assigned
+    to: a patient account sees its family's records, a doctor those of their patients."""
+    if user.is_patient:
+        tickets = tickets_for_account(user)
+    else:
+        doctor = doctor_of(user)
+        if doctor is None:
+            return Attachment.objects.none()
+        tickets = tickets_for_doctor(doctor)
+    return Attachment.objects.filter(ticket__in=tickets.values("pk")).select_related(
+        "ticket__patient"
+    )
+
+
+def attachment_for(user: User, public_id: uuid.UUID | str) -> Attachment:
+    parsed = parse_uuid(public_id)
+    found = attachments_for(user).filter(public_id=parsed).first() if parsed else None
+    if found is None:
+        raise NotFound(gettext("No such document."))
+    return found
 
 
 def ahead_of(ticket: Ticket) -> Q:

@@ -18,17 +18,15 @@ from accounts.forms import add_service_error
 from accounts.models import User
 from audit.models import AccessEvent
 from audit.services import record_access
-from core.errors import NotFound, ServiceError
-from core.ids import parse_uuid
+from core.errors import ServiceError
 from patients.selectors import family_for, family_member_for
 from providers.decorators import doctor_page
 from providers.models import Doctor
-from providers.selectors import doctor_of
 from queues import selectors
 from queues.api import refuse_oversized_upload
 from queues.forms import BookingForm
 from queues.hours import opening_state
-from queues.models import Attachment, PresenceLease, Ticket
+from queues.models import PresenceLease
 from queues.services import console as console_actions
 from queues.services import duty, visits
 from queues.services.booking import book
@@ -217,17 +215,10 @@ def _console_post(request: HttpRequest, doctor: Doctor) -> None:
 
 @login_required
 def attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
-    """A shared record: for the patient's family and the doctor the patient was assigned to."""
+    """A shared record, for those ``selectors.attachments_for`` lets see it."""
     user = request.user
     assert isinstance(user, User)
-    parsed = parse_uuid(attachment_id)
-    found = (
-        Attachment.objects.select_related("ticket").filter(public_id=parsed).first()
-        if parsed
-        else None
-    )
-    if found is None or not _may_see(user, found.ticket):
-        raise NotFound(_("No such document."))
+    found = selectors.attachment_for(user, attachment_id)
     record_access(
         request, AccessEvent.Action.ATTACHMENT, found.ticket.patient, subject=found.public_id
     )
@@ -239,10 +230,3 @@ def attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
     )
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def _may_see(user: User, ticket: Ticket) -> bool:
-    if user.is_patient:
-        return selectors.tickets_for_account(user).filter(pk=ticket.pk).exists()
-    doctor = doctor_of(user)
-    return doctor is not None and selectors.tickets_for_doctor(doctor).filter(pk=ticket.pk).exists()

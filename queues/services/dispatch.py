@@ -118,6 +118,9 @@ def claim_next_ticket(doctor: Doctor, *, now: datetime | None = None) -> Ticket 
 
 _NEEDS_POLICY = object()
 
+# This statement repeats, for speed, the hours of queues/hours.py and the order, language and
+# skip rules of queues/policy.py. tests/queues/test_dispatch_agrees_with_policy.py (hypothesis,
+# generated queues in the database) checks that both offer the same patient: change them together.
 _CLAIM_HEAD_SQL = """
 WITH duty AS (
     -- The doctor's OPDs that are open now: hours are IST wall-clock times, passed in.
