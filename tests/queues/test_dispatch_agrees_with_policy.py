@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import transaction
-from hypothesis import HealthCheck, event, given
+from hypothesis import HealthCheck, event, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -64,6 +64,18 @@ class TicketPlan:
     passed_over_ago: int | None  # seconds, or never passed over
     skipped_by_doctor: bool
     skipped_by_other: bool
+
+
+PLAIN_WAITING: dict[str, Any] = {
+    "yesterday": False,
+    "priority": Ticket.Priority.NORMAL,
+    "status": Ticket.Status.WAITING,
+    "language": "hi",
+    "away": False,
+    "passed_over_ago": None,
+    "skipped_by_doctor": False,
+    "skipped_by_other": False,
+}
 
 
 @dataclass(frozen=True)
@@ -265,6 +277,24 @@ def policy_choice(cast: dict[str, Any], plan: dict[str, Any], opds: list[Opd]) -
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(plan=queues())
+# Found while writing this test: token 1 of two OPDs stood level, and the SQL took the OPD the
+# doctor went on duty for first while the policy took the earlier booking. Both now take the
+# earlier booking.
+@example(
+    plan={
+        "opds": [
+            OpdPlan(active=True, sessions=((0, time(0), time.max),), on_duty=True),
+            OpdPlan(active=True, sessions=((0, time(0), time.max),), on_duty=True),
+        ],
+        "tickets": [
+            TicketPlan(opd=1, **PLAIN_WAITING),  # booked first
+            TicketPlan(opd=0, **PLAIN_WAITING),
+        ],
+        "others": [],
+        "languages": frozenset({"hi"}),
+        "now": datetime.combine(MONDAY, time(10), tzinfo=IST),
+    }
+)
 def test_the_claims_sql_and_the_policy_offer_the_same_patient(
     cast: dict[str, Any], plan: dict[str, Any]
 ) -> None:
