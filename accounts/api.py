@@ -21,6 +21,13 @@ from rest_framework.views import APIView
 
 from accounts import devices, otp, services
 from accounts.holders import holder_name
+from accounts.inputs import (
+    CODE_INPUT_MAX_LENGTH,
+    MOBILE_INPUT_MAX_LENGTH,
+    PASSWORD_INPUT_MAX_LENGTH,
+    SMS_CODE_PATTERN,
+    USERNAME_MAX_LENGTH,
+)
 from accounts.mobile import normalise_indian_mobile
 from accounts.models import User
 from accounts.permissions import signed_in_user
@@ -40,7 +47,9 @@ def _device_field() -> serializers.CharField:
 
 
 class MobileSerializer(serializers.Serializer[Any]):
-    mobile = serializers.CharField(max_length=20, help_text="Indian mobile number")
+    mobile = serializers.CharField(
+        max_length=MOBILE_INPUT_MAX_LENGTH, help_text="Indian mobile number"
+    )
     device = _device_field()
 
     def validate_mobile(self, value: str) -> str:
@@ -52,14 +61,14 @@ class MobileSerializer(serializers.Serializer[Any]):
 
 class OtpVerifySerializer(serializers.Serializer[Any]):
     challenge_id = serializers.UUIDField()
-    code = serializers.RegexField(r"^\s*\d{6}\s*$", max_length=10)
+    code = serializers.RegexField(SMS_CODE_PATTERN, max_length=CODE_INPUT_MAX_LENGTH)
     device = _device_field()
 
 
 class StaffLoginSerializer(serializers.Serializer[Any]):
-    username = serializers.CharField(max_length=50)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
-    otp = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    username = serializers.CharField(max_length=USERNAME_MAX_LENGTH)
+    password = serializers.CharField(max_length=PASSWORD_INPUT_MAX_LENGTH, trim_whitespace=False)
+    otp = serializers.CharField(max_length=CODE_INPUT_MAX_LENGTH, required=False, allow_blank=True)
     device = _device_field()
 
 

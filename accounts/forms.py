@@ -5,13 +5,20 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.inputs import (
+    CODE_INPUT_MAX_LENGTH,
+    MOBILE_INPUT_MAX_LENGTH,
+    PASSWORD_INPUT_MAX_LENGTH,
+    SMS_CODE_PATTERN,
+    USERNAME_MAX_LENGTH,
+)
 from accounts.mobile import normalise_indian_mobile
 
 
 class MobileForm(forms.Form):
     mobile = forms.CharField(
         label=_("Mobile number"),
-        max_length=20,
+        max_length=MOBILE_INPUT_MAX_LENGTH,
         help_text=_("We will send a 6-digit code to this number by SMS."),
         widget=forms.TextInput(
             attrs={"inputmode": "tel", "autocomplete": "tel-national", "placeholder": "98765 43210"}
@@ -25,8 +32,8 @@ class MobileForm(forms.Form):
 class CodeForm(forms.Form):
     code = forms.RegexField(
         label=_("6-digit code"),
-        regex=r"^\s*\d{6}\s*$",
-        max_length=10,
+        regex=SMS_CODE_PATTERN,
+        max_length=CODE_INPUT_MAX_LENGTH,
         error_messages={"invalid": _("Enter the 6 digits from the SMS.")},
         widget=forms.TextInput(
             attrs={
@@ -45,12 +52,12 @@ class CodeForm(forms.Form):
 class StaffPasswordForm(forms.Form):
     username = forms.CharField(
         label=_("Username"),
-        max_length=50,
+        max_length=USERNAME_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
     )
     password = forms.CharField(
         label=_("Password"),
-        max_length=128,
+        max_length=PASSWORD_INPUT_MAX_LENGTH,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -60,7 +67,7 @@ class AuthenticatorCodeForm(forms.Form):
     otp = forms.RegexField(
         label=_("Code from your authenticator app"),
         regex=r"^\s*\d{6,8}\s*$",
-        max_length=10,
+        max_length=CODE_INPUT_MAX_LENGTH,
         error_messages={"invalid": _("Enter the 6-digit code shown in your authenticator app.")},
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "8"}

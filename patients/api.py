@@ -30,7 +30,7 @@ class FamilyMemberSerializer(serializers.Serializer[Patient]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     patient_id = serializers.CharField(source="display_patient_number", read_only=True)
     relationship = serializers.ChoiceField(choices=Relationship.choices)
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=validators.NAME_INPUT_MAX_LENGTH)
     sex = serializers.ChoiceField(choices=Sex.choices)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     age_years = serializers.IntegerField(
@@ -49,10 +49,16 @@ class FamilyMemberSerializer(serializers.Serializer[Patient]):
         slug_field="code", queryset=Language.objects.all()
     )
     abha_number = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=20
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=identifiers.ABHA_NUMBER_INPUT_MAX_LENGTH,
     )
     abha_address = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=64
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=Patient._meta.get_field("abha_address").max_length,
     )
     warnings = serializers.SerializerMethodField()
 

@@ -11,8 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import District, Language, State
 from patients.api import FamilyMemberSerializer
+from patients.identifiers import ABHA_NUMBER_INPUT_MAX_LENGTH
 from patients.models import Patient, Relationship, Sex
 from patients.services import likely_language
+from patients.validators import NAME_MAX_LENGTH
 
 
 def _district_choices() -> list[tuple[str, Any]]:
@@ -23,7 +25,7 @@ def _district_choices() -> list[tuple[str, Any]]:
 
 
 class FamilyMemberForm(forms.Form):
-    name = forms.CharField(label=_("Full name"), max_length=100)
+    name = forms.CharField(label=_("Full name"), max_length=NAME_MAX_LENGTH)
     relationship = forms.ChoiceField(
         label=_("Relationship to you"),
         choices=[c for c in Relationship.choices if c[0] != Relationship.SELF],
@@ -46,14 +48,14 @@ class FamilyMemberForm(forms.Form):
     abha_number = forms.CharField(
         label=_("ABHA number (optional)"),
         required=False,
-        max_length=20,
+        max_length=ABHA_NUMBER_INPUT_MAX_LENGTH,
         help_text=_("14 digits, e.g. 91-1234-5678-9012"),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     abha_address = forms.CharField(
         label=_("ABHA address (optional)"),
         required=False,
-        max_length=64,
+        max_length=Patient._meta.get_field("abha_address").max_length,
         help_text=_("e.g. sunita.devi@abdm"),
         widget=forms.TextInput(attrs={"autocapitalize": "none", "autocomplete": "off"}),
     )

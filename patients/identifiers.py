@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum import luhn
 
+# An ABHA number as typed, with dashes or spaces (91-1234-5678-9012); stored as its 14 digits.
+ABHA_NUMBER_INPUT_MAX_LENGTH = 20
 ABHA_ADDRESS_RE = re.compile(r"^(?![0-9.])[a-z0-9]+(?:\.[a-z0-9]+)?@(?:abdm|sbx)$")
 ABHA_CHECKSUM_WARNING = _(
     "This ABHA number fails the usual check. Please compare it with the ABHA card."

@@ -6,7 +6,12 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from patients.models import Patient
+
 MAX_AGE_YEARS = 120
+NAME_MAX_LENGTH: int = Patient._meta.get_field("name").max_length or 100
+# As typed: runs of spaces collapse before a name is measured against NAME_MAX_LENGTH.
+NAME_INPUT_MAX_LENGTH = 2 * NAME_MAX_LENGTH
 _NAME_PUNCTUATION = set(" .'-")
 
 
@@ -15,8 +20,11 @@ def clean_person_name(raw: str) -> str:
     name = " ".join((raw or "").split())
     if not name:
         raise ValidationError(_("Enter the name."), code="required")
-    if len(name) > 100:
-        raise ValidationError(_("A name can have at most 100 characters."), code="max_length")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            _("A name can have at most %(count)d characters.") % {"count": NAME_MAX_LENGTH},
+            code="max_length",
+        )
     has_letter = False
     for char in name:
         category = unicodedata.category(char)

@@ -1,7 +1,8 @@
 """The routing policy, as pure functions over plain values (no database, no clock).
 
 - First come, first served within an OPD, with a priority class (the elderly, pregnant women,
-  persons with disability) served before the rest.
+  persons with disability) served before the rest. Across a doctor's OPDs, token N of each
+  stands level (the same ``seq``): the earlier booking goes first.
 - Prefer a doctor who speaks the patient's language: a doctor who does not may pass a patient
   over while a same-language doctor is on duty, but never for longer than ``language_cap``
   seconds in all.
@@ -31,8 +32,9 @@ class Candidate:
     skipped_by: frozenset[int] = field(default_factory=frozenset)
 
     @property
-    def order(self) -> tuple[int, int]:
-        return (-self.priority, self.seq)
+    def order(self) -> tuple[int, int, int]:
+        # Token N of two OPDs has the same seq: the earlier booking (the lower id) goes first.
+        return (-self.priority, self.seq, self.ticket_id)
 
 
 @dataclass(frozen=True)

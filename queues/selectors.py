@@ -303,7 +303,7 @@ def console_summary(doctor: Doctor, *, next_count: int = 5) -> dict[str, Any]:
         )
     upcoming = (
         Ticket.objects.filter(opd_id__in=shifts, status=Ticket.Status.WAITING)
-        .order_by("-priority", "seq")
+        .order_by("-priority", "seq", "id")  # in the order dispatch offers them
         .select_related("opd", "patient", "language")[:next_count]
     )
     current = held_ticket(doctor)

@@ -141,7 +141,7 @@ WITH duty AS (
         LIMIT 1
         FOR UPDATE SKIP LOCKED
     ) t
-    ORDER BY t.priority DESC, t.seq
+    ORDER BY t.priority DESC, t.seq, t.id  -- token N of two OPDs: the earlier booking first
     LIMIT 1
 ), chosen AS (
     SELECT id FROM head
@@ -227,7 +227,7 @@ def _claim_once(
     rows = list(
         Ticket.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(opd_id__in=opd_ids, status=Ticket.Status.WAITING, patient_away_since=None)
-        .order_by("-priority", "seq")
+        .order_by("-priority", "seq", "id")
         .values_list("id", "priority", "seq", "language__code", "passed_over_since", "skipped_by")[
             :CLAIM_SCAN
         ]

@@ -93,3 +93,8 @@ def test_the_doctor_idle_longest_goes_first():
         FreeDoctor(3, HI, None),
     ]
     assert [d.doctor_id for d in fair_order(doctors)] == [3, 2, 1]
+
+
+def test_token_n_of_two_opds_goes_to_the_earlier_booking():
+    # The same seq (each OPD's first token of the day): the lower ticket id was booked first.
+    assert pick(HI, [c(7, seq=1), c(3, seq=1)]) == 3

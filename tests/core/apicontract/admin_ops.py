@@ -57,12 +57,14 @@ def my_doctor_profile(api: Contract, world: World) -> None:
 
 @drives("facilities_list")
 def facilities(api: Contract, world: World) -> None:
-    Facility.objects.create(name="PHC Kakori", state=state("UP"), hfr_id="IN0900000077")
+    # HFR ids beyond FacilityFactory's sequence (IN09 + its counter), which reaches 77 and 78
+    # when enough factories ran earlier in the session.
+    Facility.objects.create(name="PHC Kakori", state=state("UP"), hfr_id="IN0999000077")
     Facility.objects.create(
         name="CHC Malihabad",
         state=state("UP"),
         district=district("UP", "Lucknow"),
-        hfr_id="IN0900000078",
+        hfr_id="IN0999000078",
     )
     page = api.call("GET", "/api/facilities/", expect=200, user=world.state_admin).json()
     assert {f["district"] is None for f in page["results"]} == {True, False}
