@@ -274,7 +274,9 @@ class DutySerializer(serializers.Serializer[Any]):
 
 class SkipSerializer(serializers.Serializer[Any]):
     reason = serializers.ChoiceField(choices=list(visits.SKIP_REASONS))
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=visits.SKIP_NOTE_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
 
 
 NO_DOCTOR_PROFILE = refusal("This account has no doctor profile (an administrator's).")

@@ -78,7 +78,7 @@ def _ticket_action(
         return visits.end_consultation(doctor, ticket)
     if reason not in visits.SKIP_REASONS:
         raise Invalid(_("Choose a reason for skipping."), code="invalid")
-    visits.skip_offer(doctor, ticket, reason=reason, note=note[:200])
+    visits.skip_offer(doctor, ticket, reason=reason, note=note)
     return None
 
 

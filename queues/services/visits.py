@@ -18,6 +18,8 @@ from queues import broadcast, signals
 from queues.models import PresenceLease, Ticket, TicketEvent
 from queues.services.dispatch import dispatch_after_commit
 
+SKIP_NOTE_MAX_LENGTH = 200  # what a doctor may add to a skip; longer notes are cut here
+
 SKIP_REASONS = {
     "other_speciality": gettext_lazy("Needs another speciality"),
     "language": gettext_lazy("I do not speak the patient's language"),
@@ -82,7 +84,7 @@ def skip_offer(
             event=TicketEvent.Kind.SKIPPED,
             at=now,
             actor=doctor.user,
-            detail={"reason": reason, "note": note[:200]},
+            detail={"reason": reason, "note": note[:SKIP_NOTE_MAX_LENGTH]},
             skipped_by=sorted({*locked.skipped_by, doctor.pk}),
         )
         broadcast.queue_changed(locked.opd_id, joined=[locked.key])
