@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "consultations",
     "dashboards",
     "audit",
+    "abdm",
     "demo",
 ]
 
@@ -421,6 +422,18 @@ EMAIL_FILE_PATH: str = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="eSanjeevani <noreply@localhost>")
 # Where patients reach this service: links in SMS and e-mail (and on printed prescriptions).
 PUBLIC_BASE_URL: str = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# ABDM (docs/abdm.md). The defaults point at the offline gateway that `make run` and the tests
+# start (abdm_gateway/); for ABDM's sandbox set ABDM_GATEWAY_URL=https://dev.abdm.gov.in/api/hiecm,
+# ABDM_ABHA_URL=https://abhasbx.abdm.gov.in/abha/api/v3, ABDM_CM_ID=sbx and the client id and
+# secret ABDM issued. The same client code talks to both.
+ABDM_GATEWAY_URL: str = env.str("ABDM_GATEWAY_URL", default="http://127.0.0.1:8090/api/hiecm")
+ABDM_ABHA_URL: str = env.str("ABDM_ABHA_URL", default="http://127.0.0.1:8090/abha/api/v3")
+ABDM_CLIENT_ID: str = env.str("ABDM_CLIENT_ID", default="ESANJEEVANI_OFFLINE")
+ABDM_CLIENT_SECRET: str = env.str("ABDM_CLIENT_SECRET", default="offline-gateway-secret")
+ABDM_CM_ID: str = env.str("ABDM_CM_ID", default="sbx")
+ABDM_HIP_ID: str = env.str("ABDM_HIP_ID", default="IN0910000001")
+ABDM_HIP_NAME: str = env.str("ABDM_HIP_NAME", default="eSanjeevani OPD")
 
 # --- Internationalisation and time ---------------------------------------------------------------
 LANGUAGE_CODE = "en"

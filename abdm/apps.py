@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AbdmConfig(AppConfig):
+    """The Ayushman Bharat Digital Mission link: the service as a Health Information Provider
+    (care contexts, consent, encrypted health-information pushes) and the ABHA flows a family
+    needs. It talks to ABDM's gateway, or to the offline gateway in ``abdm_gateway/``, through
+    one client (``abdm.client``)."""
+
+    name = "abdm"
+    verbose_name = _("ABDM")
