@@ -40,7 +40,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -293,15 +293,19 @@ class Channel:
 
     key: bytes
     iv: bytes
+    _aead: AESGCM = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_aead", AESGCM(self.key))
 
     def encrypt(self, plaintext: bytes | str) -> str:
         data = plaintext.encode("utf-8") if isinstance(plaintext, str) else plaintext
-        return _b64(AESGCM(self.key).encrypt(self.iv, data, None))
+        return _b64(self._aead.encrypt(self.iv, data, None))
 
     def decrypt(self, ciphertext: str) -> bytes:
         raw = _b64decode(ciphertext, "ciphertext")
         try:
-            return AESGCM(self.key).decrypt(self.iv, raw, None)
+            return self._aead.decrypt(self.iv, raw, None)
         except InvalidTag as exc:
             raise FideliusError("The ciphertext's GCM tag does not verify.") from exc
 
