@@ -146,8 +146,10 @@ def _multiply(d: int, point: Point) -> Point:
     """d·Q with Y (Okamoto-Sakurai recovery on the Montgomery form)."""
     u, v = (point[0] - A_THIRD) % P, point[1]
     x1, z1, x2, z2 = _ladder(d, u)
-    if z1 == 0 or z2 == 0 or v == 0:
+    if z1 == 0 or v == 0:
         raise FideliusError("The scalar multiplication reached the point at infinity.")
+    if z2 == 0:  # (d+1)·Q = O: d·Q = -Q
+        return point[0], (P - v) % P
     uq = x1 * pow(z1, -1, P) % P
     uq1 = x2 * pow(z2, -1, P) % P
     num = (u * uq + 1) * (u + uq + 2 * A_M) - 2 * A_M - (u - uq) * (u - uq) * uq1

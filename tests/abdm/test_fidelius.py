@@ -94,6 +94,30 @@ def test_the_known_public_keys_follow_from_their_private_keys():
         assert fidelius.encode_public(point) == material.public
 
 
+def test_the_largest_scalar_gives_the_negated_generator():
+    # (n-1)·G = -G: the ladder's second point is the point at infinity there.
+    assert fidelius._multiply(fidelius.N - 1, (fidelius.GX, fidelius.GY)) == (
+        fidelius.GX,
+        fidelius.P - fidelius.GY,
+    )
+
+
+def test_a_private_key_is_read_whatever_its_byte_length():
+    # Java's BigInteger.toByteArray() (abdm-ecdh copies it) writes small scalars short and may
+    # prefix a zero byte: the same scalar, the same answer.
+    scalar = fidelius.decode_private(SENDER.private)
+    short = 0x1234 << 200
+    for raw in (scalar.to_bytes(33, "big"), scalar.to_bytes(32, "big")):
+        key = base64.b64encode(raw).decode()
+        assert fidelius.decode_private(key) == scalar
+    short_key = base64.b64encode(short.to_bytes(27, "big")).decode()
+    public = fidelius.encode_public(fidelius._multiply(short, (fidelius.GX, fidelius.GY)))
+    peer = KeyMaterial.generate()
+    ours = fidelius.shared_secret(short_key, peer.public)
+    assert ours == base64.b64decode(compute_shared_secret(short_key, peer.public))
+    assert ours == fidelius.shared_secret(peer.private, public)
+
+
 def tampered(ciphertext: str, index: int) -> str:
     raw = bytearray(base64.b64decode(ciphertext))
     raw[index] ^= 0x01
