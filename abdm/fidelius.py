@@ -31,8 +31,14 @@ bench.abdm_crypto`` measures ours).
 
 A peer's public key is refused (``FideliusError``) unless both coordinates are below p, the point
 is on the curve and is not of small order (8·Q ≠ O); a ciphertext is refused unless its GCM tag
-verifies. The protocol gives one key and one IV to every entry encrypted with the same pair of key
-materials, so a pusher should use fresh sender key material for every page it sends.
+verifies. A point outside the prime-order subgroup but not of small order is accepted (a full
+subgroup check would double the cost of an agreement): our key material is fresh for every
+transfer, so what such a point could learn about one private key is worth nothing.
+
+The protocol derives one key and one IV from a pair of key materials, so every entry encrypted
+with the same pair reuses a GCM nonce (which leaks the XOR of the plaintexts and allows forged
+tags). A pusher should therefore send one entry per page, each page with fresh sender key
+material (``KeyMaterial.generate()`` costs about a millisecond).
 """
 
 from __future__ import annotations
