@@ -11,6 +11,7 @@ The fault switchboard (settings key "faults", set by POST /_admin/faults):
   them newest first;
 - fail_deliveries_next: N counts the next N attempts as failed without sending (retried);
 - fail_5xx_next: N answers the next N HIP calls 503 (admission, app.py).
+The switches reset when the gateway starts; the outbox does not.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class Outbox:
         self.wake = asyncio.Event()
         self.session: aiohttp.ClientSession | None = None
         self.task: asyncio.Task[None] | None = None
+        # The switches are for the run that set them; the deliveries themselves persist.
+        store.set_setting("faults", {})
 
     # faults -------------------------------------------------------------------------------------
     def faults(self) -> dict[str, Any]:
