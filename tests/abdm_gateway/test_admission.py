@@ -130,3 +130,20 @@ def test_the_5xx_switch_fails_the_next_calls_then_lets_the_same_request_through(
     answers = [abdm_gateway.call(ON_DISCOVER, {}, headers)[0] for _ in range(3)]
 
     assert answers == [503, 503, 202]
+
+
+def test_a_restarted_gateway_keeps_its_keys_and_the_request_ids_it_saw(
+    fresh_abdm_gateway: Gateway,
+):
+    gateway = fresh_abdm_gateway
+    token = gateway.token()
+    headers = gateway.headers(token)
+    assert gateway.call(ON_DISCOVER, {}, headers)[0] == 202
+
+    gateway.process.kill()  # type: ignore[union-attr]
+    gateway.process.wait()  # type: ignore[union-attr]
+    gateway.start()
+    headers["TIMESTAMP"] = timestamp()
+
+    assert gateway.call(ON_DISCOVER, {}, headers)[0] == 429
+    assert gateway.call(ON_DISCOVER, {}, gateway.headers(token))[0] == 202
