@@ -49,13 +49,17 @@ OUTBOX = web.AppKey("outbox", Outbox)
 HANDLERS = web.AppKey("handlers", dict[str, Handler])
 
 
-async def read_json(request: web.Request) -> Any:
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object (an absent body is an empty one); anything else is a 400."""
     if not request.can_read_body:
         return {}
     try:
-        return await request.json()
+        body = await request.json()
     except ValueError:
         raise Refused(400, "ABDM-1000", "The body is not JSON") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "ABDM-1000", "The body is not a JSON object")
+    return body
 
 
 @web.middleware
@@ -131,7 +135,7 @@ async def bridge_url(request: web.Request) -> web.Response:
     admitted = admit(
         request, body, config=app[CONFIG], keys=app[KEYS], store=app[STORE], hip_required=False
     )
-    url = body.get("url") if isinstance(body, dict) else None
+    url = body.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise Refused(400, "ABDM-1000", "url must be an http(s) URL")
     app[STORE].set_bridge_url(admitted.client.client_id, url)
@@ -153,7 +157,7 @@ def hip_call(path: str, hip_required: bool) -> Callable[[web.Request], Awaitable
         )
         handler = app[HANDLERS].get(path)
         if handler is not None:
-            await handler(app, admitted, body if isinstance(body, dict) else {})
+            await handler(app, admitted, body)
         return web.Response(status=202)
 
     return handle
@@ -201,7 +205,7 @@ async def rotate_key(request: web.Request) -> web.Response:
 
 async def retire_keys(request: web.Request) -> web.Response:
     body = await read_json(request)
-    kid = body.get("kid") if isinstance(body, dict) else None
+    kid = body.get("kid")
     return web.json_response({"retired": request.app[KEYS].retire(kid)})
 
 
@@ -209,7 +213,10 @@ async def settings(request: web.Request) -> web.Response:
     body = await read_json(request)
     store = request.app[STORE]
     if "tokenTtlSeconds" in body:
-        store.set_setting("token_ttl_s", int(body["tokenTtlSeconds"]))
+        ttl = body["tokenTtlSeconds"]
+        if not isinstance(ttl, int) or ttl < 0:
+            raise Refused(400, "ABDM-1000", "tokenTtlSeconds must be a whole number >= 0")
+        store.set_setting("token_ttl_s", ttl)
     return web.json_response(
         {"tokenTtlSeconds": store.get_setting("token_ttl_s", request.app[CONFIG].token_ttl_s)}
     )

@@ -147,3 +147,13 @@ def test_a_restarted_gateway_keeps_its_keys_and_the_request_ids_it_saw(
 
     assert gateway.call(ON_DISCOVER, {}, headers)[0] == 429
     assert gateway.call(ON_DISCOVER, {}, gateway.headers(token))[0] == 202
+
+
+def test_a_body_that_is_not_a_json_object_gets_400(abdm_gateway: Gateway):
+    headers = abdm_gateway.headers(abdm_gateway.token())
+
+    status, body = abdm_gateway.call(ON_DISCOVER, ["not", "an", "object"], headers)
+
+    assert status == 400
+    assert body["error"]["code"].startswith("ABDM-")
+    assert abdm_gateway.call(ON_DISCOVER, {}, headers)[0] == 202

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -147,3 +148,21 @@ def test_the_outbox_survives_a_kill(fresh_abdm_gateway: Gateway):
     assert received.headers["REQUEST-ID"] == request_id
     assert received.body == {"n": 1}
     assert wait_for_state(gateway, request_id, "delivered")["attempts"] == 1
+
+
+def test_a_delivery_gives_up_after_the_last_attempt(tmp_path: Path):
+    gateway = Gateway(tmp_path / "gateway").start("--max-attempts", "3")
+    bridge = Bridge().start()
+    try:
+        gateway.register_bridge(gateway.token(), bridge.url)
+        bridge.answers[:] = [503] * 5
+        request_id = gateway.enqueue(NOTIFY, {"n": 1})
+
+        failed = wait_for_state(gateway, request_id, "failed")
+        time.sleep(0.5)
+    finally:
+        bridge.stop()
+        gateway.stop()
+
+    assert failed["attempts"] == 3
+    assert len(bridge.received) == 3
