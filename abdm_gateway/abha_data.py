@@ -223,6 +223,12 @@ class AbhaStore:
         ).fetchone()
         return None if row is None else Person(**json.loads(row[0]))
 
+    def account_by_address(self, address: str) -> Person | None:
+        wanted = address.strip().lower()
+        rows = self.db.execute("SELECT body FROM abha_accounts ORDER BY created_at").fetchall()
+        people = (Person(**json.loads(r[0])) for r in rows)
+        return next((p for p in people if p.abha_address == wanted), None)
+
     def enrol(self, aadhaar: str) -> tuple[Person, bool]:
         """The ABHA of this Aadhaar, created from its eKYC record if it has none; (person, new)."""
         existing = self.account_by_aadhaar(aadhaar)

@@ -302,3 +302,66 @@ def test_enrolment_by_aadhaar_creates_an_abha_that_can_log_in(abha: Abha):
     assert status == 200, again
     assert again["isNew"] is False
     assert again["ABHAProfile"]["ABHANumber"] == number
+
+
+def test_login_by_abha_address(abha: Abha):
+    status, found = abha.call("POST", "/phr/web/login/abha/search", {"abhaAddress": "ramesh.k@sbx"})
+    assert status == 200, found
+    assert found["healthIdNumber"] == RAMESH
+    assert "MOBILE_OTP" in found["authMethods"]
+
+    scope = ["abha-address-login", "mobile-verify"]
+    status, refused = abha.call(
+        "POST",
+        "/phr/web/login/abha/request/otp",
+        {
+            "scope": scope,
+            "loginHint": "abha-address",
+            "loginId": "ramesh.k@sbx",
+            "otpSystem": "abdm",
+        },
+    )
+    assert status == 400, refused
+
+    status, answer = abha.call(
+        "POST",
+        "/phr/web/login/abha/request/otp",
+        {
+            "scope": scope,
+            "loginHint": "abha-address",
+            "loginId": abha.enc("Ramesh.K@sbx"),
+            "otpSystem": "abdm",
+        },
+    )
+    assert status == 200, answer
+    assert "******3210" in answer["message"]
+    status, verified = abha.call(
+        "POST",
+        "/phr/web/login/abha/verify",
+        {
+            "scope": scope,
+            "authData": {
+                "authMethods": ["otp"],
+                "otp": {"txnId": answer["txnId"], "otpValue": abha.enc(TEST_OTP)},
+            },
+        },
+    )
+    assert status == 200, verified
+    assert verified["authResult"] == "success"
+    assert [u["abhaNumber"] for u in verified["users"]] == [RAMESH]
+
+    x_token = verified["tokens"]["token"]
+    status, profile = abha.call(
+        "GET", "/phr/web/login/profile/abha-profile", **{"X-TOKEN": f"Bearer {x_token}"}
+    )
+    assert status == 200, profile
+    assert (profile["abhaAddress"], profile["fullName"], profile["yearOfBirth"]) == (
+        "ramesh.k@sbx",
+        "Ramesh Kumaar",
+        "1985",
+    )
+    # the same X-token reads the ABHA profile too
+    assert abha.account(x_token)[1]["ABHANumber"] == RAMESH
+
+    status, unknown = abha.call("POST", "/phr/web/login/abha/search", {"abhaAddress": "nobody@sbx"})
+    assert status == 400, unknown
