@@ -365,3 +365,17 @@ def test_login_by_abha_address(abha: Abha):
 
     status, unknown = abha.call("POST", "/phr/web/login/abha/search", {"abhaAddress": "nobody@sbx"})
     assert status == 400, unknown
+
+
+def test_the_service_key_and_its_accounts_survive_a_restart(fresh_abdm_gateway: Gateway):
+    before = Abha(fresh_abdm_gateway)
+    token = before.login_by_number(SUNITA)
+    fresh_abdm_gateway.stop()
+    fresh_abdm_gateway.start()
+
+    after = Abha(fresh_abdm_gateway)
+    assert after.key.public_numbers() == before.key.public_numbers()
+    # a login id encrypted with the certificate fetched before the restart still works
+    status, answer = before.request_otp("abha-number", RAMESH)
+    assert status == 200, answer
+    assert after.account(token)[1]["ABHANumber"] == SUNITA
