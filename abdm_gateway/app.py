@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from abdm_gateway import abha, abha_phr
 from abdm_gateway.admission import Admitted, Refused, admit, check_headers
 from abdm_gateway.config import Config
 from abdm_gateway.keys import Keys
@@ -229,6 +230,7 @@ def build(config: Config) -> web.Application:
     app[CONFIG], app[STORE], app[KEYS] = config, store, keys
     app[OUTBOX] = Outbox(store, keys, config)
     app[HANDLERS] = {}
+    abha_phr.install(app, abha.install(app, config, store, keys))
 
     async def start_outbox(app: web.Application) -> None:
         await app[OUTBOX].start()
