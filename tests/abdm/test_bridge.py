@@ -258,3 +258,13 @@ def test_a_rotated_gateway_key_is_picked_up_with_one_fetch(
         assert call(gateway.sign())[0].status_code == 202
         assert call(gateway.sign())[0].status_code == 202
     assert certs_fetches(gateway) == 2
+
+
+def test_callbacks_wait_with_503_while_the_gateways_keys_cannot_be_fetched(
+    gateway: FakeGateway,
+) -> None:
+    token = gateway.sign()
+    gateway.stop()
+    response, _ = call(token)
+    assert response.status_code == 503  # the gateway retries; nothing is stored meanwhile
+    assert not GatewayMessage.objects.exists()

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from abdm import gateway as abdm_gateway
 from abdm import outbound
 from abdm.client import Flow, GatewayMessage, send
 from abdm.models import digest
-from abdm.tasks import deliver_gateway_message
+from abdm.tasks import deliver_gateway_message, send_overdue_messages
 from esanjeevani.celery import app as celery_app
 from tests.abdm.fake_gateway import FakeGateway
 
@@ -213,3 +214,32 @@ def test_an_unreachable_gateway_is_tried_again_later(
     assert message.state == GatewayMessage.State.QUEUED
     assert message.last_error == "ConnectError"
     assert message.next_attempt_at > message.created_at
+
+
+def test_the_sweep_sends_a_message_whose_task_was_lost(gateway: FakeGateway) -> None:
+    lost = GatewayMessage.objects.create(
+        request_id=uuid.uuid4(),
+        direction=GatewayMessage.Direction.OUTBOUND,
+        flow=Flow.ON_NOTIFY,
+        path=ON_NOTIFY,
+        state=GatewayMessage.State.QUEUED,
+        body=BODY,
+        body_digest=digest(BODY),
+        next_attempt_at=timezone.now() - timedelta(minutes=2),
+    )
+    fresh = GatewayMessage.objects.create(
+        request_id=uuid.uuid4(),
+        direction=GatewayMessage.Direction.OUTBOUND,
+        flow=Flow.ON_NOTIFY,
+        path=ON_NOTIFY,
+        state=GatewayMessage.State.QUEUED,
+        body=BODY,
+        body_digest=digest(BODY),
+    )
+    assert send_overdue_messages.apply().get() == 1
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.state == GatewayMessage.State.ACCEPTED
+    # A fresh row's own task is on its way: the sweep leaves it alone.
+    assert fresh.state == GatewayMessage.State.QUEUED
+    assert [c.headers["REQUEST-ID"] for c in gateway.calls_to(ON_NOTIFY)] == [str(lost.request_id)]
