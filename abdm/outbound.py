@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from abdm import gateway
-from abdm.models import MAX_ATTEMPTS, GatewayMessage, retry_delay
+from abdm.models import LEASE, MAX_ATTEMPTS, GatewayMessage, retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,22 @@ def deliver(message_id: int) -> timedelta | None:
         )
     message.mark_accepted(now=timezone.now())
     return None
+
+
+def give_up_abandoned() -> int:
+    """Messages whose last allowed try died with its worker (lease lapsed): failed, as no try
+    is left to claim them."""
+    lapsed = timezone.now() - LEASE
+    return GatewayMessage.objects.filter(
+        direction=GatewayMessage.Direction.OUTBOUND,
+        state=GatewayMessage.State.SENDING,
+        sending_since__lt=lapsed,
+        attempts__gte=MAX_ATTEMPTS,
+    ).update(
+        state=GatewayMessage.State.FAILED,
+        sending_since=None,
+        last_error="the worker holding the last try stopped",
+    )
 
 
 def overdue_ids(grace: timedelta = timedelta(minutes=1)) -> list[int]:

@@ -47,6 +47,7 @@ def process_callback(message_id: int) -> None:
 @shared_task(ignore_result=True)
 def send_overdue_messages() -> int:
     """Re-enqueue outbound messages whose task was lost (broker message dropped, worker died)."""
+    outbound.give_up_abandoned()
     overdue = outbound.overdue_ids()
     for message_id in overdue:
         deliver_gateway_message.delay(message_id)

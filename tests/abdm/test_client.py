@@ -17,7 +17,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from abdm import gateway as abdm_gateway
 from abdm import outbound
 from abdm.client import Flow, GatewayMessage, send
-from abdm.models import digest
+from abdm.models import LEASE, MAX_ATTEMPTS, digest
 from abdm.tasks import deliver_gateway_message, send_overdue_messages
 from esanjeevani.celery import app as celery_app
 from tests.abdm.fake_gateway import FakeGateway
@@ -243,3 +243,41 @@ def test_the_sweep_sends_a_message_whose_task_was_lost(gateway: FakeGateway) -> 
     # A fresh row's own task is on its way: the sweep leaves it alone.
     assert fresh.state == GatewayMessage.State.QUEUED
     assert [c.headers["REQUEST-ID"] for c in gateway.calls_to(ON_NOTIFY)] == [str(lost.request_id)]
+
+
+def test_the_sweep_gives_up_a_message_whose_last_try_died_with_its_worker(
+    gateway: FakeGateway,
+) -> None:
+    long_ago = timezone.now() - LEASE - timedelta(minutes=1)
+    dead = GatewayMessage.objects.create(
+        request_id=uuid.uuid4(),
+        direction=GatewayMessage.Direction.OUTBOUND,
+        flow=Flow.ON_NOTIFY,
+        path=ON_NOTIFY,
+        state=GatewayMessage.State.SENDING,
+        sending_since=long_ago,
+        attempts=MAX_ATTEMPTS,
+        body=BODY,
+        body_digest=digest(BODY),
+    )
+    interrupted = GatewayMessage.objects.create(
+        request_id=uuid.uuid4(),
+        direction=GatewayMessage.Direction.OUTBOUND,
+        flow=Flow.ON_NOTIFY,
+        path=ON_NOTIFY,
+        state=GatewayMessage.State.SENDING,
+        sending_since=long_ago,
+        attempts=1,
+        body=BODY,
+        body_digest=digest(BODY),
+        next_attempt_at=long_ago,
+    )
+    send_overdue_messages.apply()
+    dead.refresh_from_db()
+    interrupted.refresh_from_db()
+    assert dead.state == GatewayMessage.State.FAILED
+    # One with tries left is taken over and sent, under its own request id.
+    assert interrupted.state == GatewayMessage.State.ACCEPTED and interrupted.attempts == 2
+    assert [c.headers["REQUEST-ID"] for c in gateway.calls_to(ON_NOTIFY)] == [
+        str(interrupted.request_id)
+    ]
