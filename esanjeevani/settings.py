@@ -255,6 +255,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # ABDM calls whose sending task was lost (broker message, dead worker): abdm.outbound.
+    "send-overdue-abdm-messages": {
+        "task": "abdm.tasks.send_overdue_messages",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Work that committed changes imply (the PDF of a signed prescription) and that is not done
     # in time: sent again with back-off (core.outbox).
     "relay-outbox": {

@@ -22,6 +22,8 @@ urlpatterns = [
     path("", include("dashboards.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/<str:language>/", core_views.javascript_catalogue, name="javascript-catalogue"),
+    # ABDM's gateway calls the bridge here (server to server, its own JWT; not in the schema).
+    path("api/v3/", include("abdm.urls")),
     path("api/", include(("esanjeevani.api_urls", "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from abdm import inbound, outbound
+from core.outages import OUTAGE_ERRORS
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # The message counts its own attempts (abdm.models.MAX_ATTEMPTS) and its own back-off.
+    max_retries=None,
+    autoretry_for=OUTAGE_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_kwargs={"max_retries": 6},
+    ignore_result=True,
+)
+def deliver_gateway_message(self: Any, message_id: int) -> None:
+    """POST one stored message to the gateway, once however often this runs; a connection
+    error, timeout or 5xx comes back after its back-off."""
+    delay = outbound.deliver(message_id)
+    if delay is not None and delay.total_seconds() <= settings.CELERY_MAX_RETRY_COUNTDOWN:
+        raise self.retry(countdown=delay.total_seconds())
+    # A longer wait is the sweep's (send_overdue_messages).
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=OUTAGE_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=6,
+    ignore_result=True,
+)
+def process_callback(message_id: int) -> None:
+    """Process one recorded callback from the gateway, once."""
+    inbound.process(message_id)
+
+
+@shared_task(ignore_result=True)
+def send_overdue_messages() -> int:
+    """Re-enqueue outbound messages whose task was lost (broker message dropped, worker died)."""
+    outbound.give_up_abandoned()
+    overdue = outbound.overdue_ids()
+    for message_id in overdue:
+        deliver_gateway_message.delay(message_id)
+    return len(overdue)
