@@ -1,4 +1,4 @@
-"""The bridge: ABDM's gateway calls these paths (README: Architecture; docs/abdm-client.md).
+"""The bridge: ABDM's gateway calls these paths (docs/abdm.md, "The HIP client and bridge").
 
 Server to server: no session, no CSRF; the gateway's signed JWT is the only credential. A valid
 call is stored and answered 202 at once; a Celery task processes it. A repeated REQUEST-ID (the
