@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from typing import Any
 
 from tests.abdm_gateway.harness import Gateway, http
@@ -153,3 +155,30 @@ def test_lookups_need_the_gateway_headers(abdm_gateway: Gateway):
 
     assert status == 400
     assert body["error"]["code"] == "ABDM-1001"
+
+
+def test_a_facility_search_that_is_not_json_gets_400(abdm_gateway: Gateway):
+    request = urllib.request.Request(  # noqa: S310 - a local http URL
+        f"{abdm_gateway.url}{HFR_SEARCH}",
+        data=b"facilityId=IN0910000162",
+        method="POST",
+        headers={"Content-Type": "application/json", **abdm_gateway.headers(abdm_gateway.token())},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+        status = 200
+    except urllib.error.HTTPError as error:
+        status = error.code
+
+    assert status == 400
+
+
+def test_a_lookup_does_not_use_up_its_request_id(abdm_gateway: Gateway):
+    headers = abdm_gateway.headers(abdm_gateway.token())
+    url = f"{abdm_gateway.url}{HPR}/searchByHprId/asha.verma@hpr.abdm"
+
+    first, _ = http("GET", url, headers=headers)
+    second, body = http("GET", url, headers=headers)
+
+    assert (first, second) == (200, 200)
+    assert body["name"] == "Asha Verma"
