@@ -20,7 +20,7 @@ DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext docker-compose poppler-
 .PHONY: help run test lint typecheck jstest pytest services system-packages run-packages messages vendor clean
 
 help:
-	@echo "make run   - set up and serve the app at http://$(HOST):$(PORT) (SQLite unless DATABASE_URL/REDIS_URL are set)"
+	@echo "make run   - set up and serve the app at http://$(HOST):$(PORT) (SQLite unless DATABASE_URL/REDIS_URL are set) beside the offline ABDM gateway on port $(ABDM_GATEWAY_PORT)"
 	@echo "make test  - set up and run ruff, import-linter, mypy, the JavaScript unit tests (node --test, tests/js/) and the whole test suite on PostgreSQL, Redis and Chromium"
 
 $(BIN)/python:
@@ -62,26 +62,39 @@ $(CHARTJS): node_modules/.installed
 
 vendor: $(CHARTJS)
 
-# What `make run` serves with: alone on the embedded defaults (Celery eager, in the web process),
-# or with REDIS_URL set beside a Celery worker and beat, all three kept running by supervisord
-# (deploy/supervisord.conf restarts any that exits).
+# What `make run` serves with, all kept running by supervisord (deploy/supervisord.conf restarts
+# any that exits; Ctrl-C stops them all): Daphne; the offline ABDM gateway (abdm_gateway/,
+# docs/abdm.md) on ABDM_GATEWAY_PORT, unless ABDM_GATEWAY_URL points elsewhere (ABDM's sandbox);
+# and, with REDIS_URL set, a Celery worker and beat (without it Celery runs in the web process).
 RUN_WEB_COMMAND = $(CURDIR)/$(BIN)/daphne -b $(HOST) -p $(PORT) esanjeevani.asgi:application
+ABDM_GATEWAY_PORT ?= 8090
+OFFLINE_ABDM_GATEWAY = http://127.0.0.1:$(ABDM_GATEWAY_PORT)
+RUN_ABDM_GATEWAY_COMMAND = $(CURDIR)/$(BIN)/python -m abdm_gateway --host 127.0.0.1 \
+  --port $(ABDM_GATEWAY_PORT) --data-dir $(CURDIR)/$(VAR)/abdm_gateway
 
 run: export SECRET_KEY_FILE ?= $(CURDIR)/$(VAR)/secret_key
 run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+run: export ABDM_GATEWAY_URL ?= $(OFFLINE_ABDM_GATEWAY)/api/hiecm
+run: export ABDM_ABHA_URL ?= $(OFFLINE_ABDM_GATEWAY)/abha/api/v3
 run: $(VENV)/.installed $(VAR)/secret_key run-packages messages vendor
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py collectstatic --no-input -v 0
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT)  (Ctrl-C stops)"
+	@if [ "$$ABDM_GATEWAY_URL" = "$(OFFLINE_ABDM_GATEWAY)/api/hiecm" ]; then \
+	  echo "Offline ABDM gateway: $(OFFLINE_ABDM_GATEWAY) (data in $(VAR)/abdm_gateway); link ABHA 91-1234-5678-9015 (Sunita Devi) with the test OTP 123456"; \
+	else \
+	  echo "ABDM gateway: $$ABDM_GATEWAY_URL (no offline gateway started)"; \
+	fi
 	@if [ -n "$$REDIS_URL" ]; then \
 	  echo "REDIS_URL is set: a Celery worker and beat run beside Daphne (deploy/supervisord.conf)"; \
-	  RUN_VENV_BIN="$(CURDIR)/$(BIN)" RUN_VAR_DIR="$(CURDIR)/$(VAR)" RUN_WEB_COMMAND="$(RUN_WEB_COMMAND)" \
-	    exec $(BIN)/supervisord -c deploy/supervisord.conf; \
-	else \
-	  exec $(RUN_WEB_COMMAND); \
 	fi
+	@RUN_VENV_BIN="$(CURDIR)/$(BIN)" RUN_VAR_DIR="$(CURDIR)/$(VAR)" RUN_WEB_COMMAND="$(RUN_WEB_COMMAND)" \
+	  RUN_CELERY="$$([ -n "$$REDIS_URL" ] && echo true || echo false)" \
+	  RUN_ABDM_GATEWAY="$$([ "$$ABDM_GATEWAY_URL" = "$(OFFLINE_ABDM_GATEWAY)/api/hiecm" ] && echo true || echo false)" \
+	  RUN_ABDM_GATEWAY_COMMAND="$(RUN_ABDM_GATEWAY_COMMAND)" \
+	  exec $(BIN)/supervisord -c deploy/supervisord.conf
 
 system-packages:
 	@missing=""; for p in $(DEBIAN_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

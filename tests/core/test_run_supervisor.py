@@ -38,6 +38,10 @@ def test_make_run_keeps_a_worker_and_beat_running(tmp_path: Path):
         RUN_VENV_BIN=str(BIN),
         RUN_VAR_DIR=str(tmp_path),
         RUN_WEB_COMMAND=f"{BIN}/daphne -b 127.0.0.1 -p {port} esanjeevani.asgi:application",
+        RUN_CELERY="true",
+        # The offline ABDM gateway is tested in test_run_gateway.py.
+        RUN_ABDM_GATEWAY="false",
+        RUN_ABDM_GATEWAY_COMMAND=f"{BIN}/python -m abdm_gateway --port {free_port()}",
     )
     config = str(ROOT / "deploy" / "supervisord.conf")
     run = ManagedProcess(
