@@ -83,7 +83,7 @@ run: $(VENV)/.installed $(VAR)/secret_key run-packages messages vendor
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT)  (Ctrl-C stops)"
 	@if [ "$$ABDM_GATEWAY_URL" = "$(OFFLINE_ABDM_GATEWAY)/api/hiecm" ]; then \
-	  echo "Offline ABDM gateway: $(OFFLINE_ABDM_GATEWAY) (data in $(VAR)/abdm_gateway); link ABHA 91-1234-5678-9015 (Sunita Devi) with the test OTP 123456"; \
+	  echo "Offline ABDM gateway: $(OFFLINE_ABDM_GATEWAY) (data in $(VAR)/abdm_gateway); its ABHA service knows demo ABHA 91-1234-5678-9015 (Sunita Devi), test OTP 123456 (docs/abdm.md)"; \
 	else \
 	  echo "ABDM gateway: $$ABDM_GATEWAY_URL (no offline gateway started)"; \
 	fi
