@@ -19,7 +19,7 @@ from abdm import bridge, inbound
 from abdm.client import Flow, GatewayMessage, send
 from tests.abdm_gateway.harness import HIP_ID, Gateway
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 NOTIFY = "/api/v3/consent/request/hip/notify"
 ON_NOTIFY = "/consent/v3/request/hip/on-notify"
@@ -95,8 +95,10 @@ def test_our_reply_is_matched_by_the_gateway_to_its_callback_and_accepted_once(
 ) -> None:
     callback_id = bridged.enqueue(NOTIFY, {"notification": {"consentId": "c-2"}}, hipId=HIP_ID)
     delivered(bridged, callback_id)
-    reply = {"acknowledgement": {"status": "ok", "consentId": "c-2"}}
-    reply["response"] = {"requestId": callback_id}  # type: ignore[assignment]
+    reply = {
+        "acknowledgement": {"status": "ok", "consentId": "c-2"},
+        "response": {"requestId": callback_id},
+    }
 
     with django_capture_on_commit_callbacks(execute=True):
         first = send(Flow.ON_NOTIFY, ON_NOTIFY, reply, hip=False)
