@@ -3,8 +3,9 @@ its JWKS at ``{GW}/gateway/v3/certs``), a TIMESTAMP inside the gateway's own win
 REQUEST-ID.
 
 The JWKS is fetched by PyJWT's ``PyJWKClient`` and cached; a token whose ``kid`` is not in the
-cached set makes it fetch the set once more (the gateway rotated its keys) before refusing, at
-most once per ``JWKS_REFETCH_COOLDOWN_SECONDS``.
+cached set makes it fetch the set once more (the gateway rotated its keys) before refusing 401, at
+most once per ``JWKS_REFETCH_COOLDOWN_SECONDS``; inside that cooldown such a call is answered
+503, so the gateway delivers it again once the new key can be fetched (it drops a 4xx).
 """
 
 from __future__ import annotations
@@ -52,12 +53,20 @@ def jwks_client() -> jwt.PyJWKClient:
     return _jwks_client(certs_url, JWKS_REFETCH_COOLDOWN_SECONDS)
 
 
+def _last_fetch(client: jwt.PyJWKClient) -> float | None:
+    """When the client last fetched the JWKS (PyJWT keeps it for its own cooldown)."""
+    value = getattr(client, "_last_successful_fetch", None)
+    return float(value) if value is not None else None
+
+
 def verify_token(authorization: str) -> dict[str, Any]:
     scheme, _space, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise CallRefused(401, "ABDM-1002", "A Bearer token is required.")
+    client = jwks_client()
+    fetched_before = _last_fetch(client)
     try:
-        key = jwks_client().get_signing_key_from_jwt(token)
+        key = client.get_signing_key_from_jwt(token)
         claims: dict[str, Any] = jwt.decode(
             token,
             key.key,
@@ -66,7 +75,14 @@ def verify_token(authorization: str) -> dict[str, Any]:
         )
     except jwt.PyJWKClientConnectionError as exc:
         raise CallRefused(503, "ABDM-1099", "The gateway's keys cannot be fetched.") from exc
-    except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
+    except jwt.PyJWKClientError as exc:
+        cooling_down = fetched_before is not None and _last_fetch(client) == fetched_before
+        if cooling_down and jwt.get_unverified_header(token).get("kid"):
+            # An unknown kid while the refetch cools down: perhaps a key the gateway has just
+            # rotated in. 503 makes the gateway deliver again later (a 4xx it never retries).
+            raise CallRefused(503, "ABDM-1099", "The token's key is not known yet.") from exc
+        raise CallRefused(401, "ABDM-1002", "The token is not valid.") from exc
+    except jwt.PyJWTError as exc:
         raise CallRefused(401, "ABDM-1002", "The token is not valid.") from exc
     return claims
 

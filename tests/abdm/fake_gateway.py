@@ -1,11 +1,15 @@
-"""A small real HTTP server standing in for ABDM's gateway until the offline gateway
-(``abdm_gateway/``) replaces it in these tests.
+"""A small real HTTP server standing in for ABDM's gateway, kept only for what the real offline
+gateway (``abdm_gateway/``, used by the rest of tests/abdm) cannot do:
 
-It does what ABDM.md says the gateway does for a HIP's client: ``POST /gateway/v3/sessions``
-answers an RS256 access token and ``expiresIn``; ``GET /gateway/v3/certs`` serves the JWKS; any
-other POST needs a current session token and is answered 202 — or with the statuses queued in
-``script`` (401, 429, 5xx, ...). Every call is recorded with its headers and body. It also signs
-the JWTs that a gateway puts on its callbacks, and can rotate its key.
+- sign a callback JWT with any key under any kid (an impostor key behind the gateway's own kid,
+  a kid never published, no ``exp``, a chosen lifetime) — tests/abdm/test_bridge.py;
+- count how often the JWKS is fetched (the bridge's cache and refetch cooldown) — test_bridge.py;
+- refuse every token, even one it has just issued (credentials withdrawn), so a second 401 can
+  be seen — test_client.py.
+
+``POST /gateway/v3/sessions`` answers an RS256 access token and ``expiresIn``;
+``GET /gateway/v3/certs`` serves the JWKS; any other POST needs a current session token and is
+answered 202 — or with the statuses queued in ``script``. Every call is recorded.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The ABDM client with a real Celery worker (``celery worker --pool=solo``) on a private
-Redis broker, against the test database and the gateway stand-in: a send that meets 5xx is
-retried with back-off and posted once accepted; a callback is processed once."""
+Redis broker, against the test database and the real offline gateway: a send that meets the
+gateway's injected 5xx is retried with back-off and posted once accepted; a callback the gateway
+delivers twice to the bridge on a live server is processed once."""
 
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from abdm.client import Flow, GatewayMessage, send
-from abdm.gateway import session_token, timestamp
+from abdm.gateway import session_token
 from abdm.tasks import deliver_gateway_message, process_callback
-from tests.abdm.fake_gateway import FakeGateway
+from tests.abdm_gateway.harness import CLIENT_ID, CLIENT_SECRET, CM_ID, HIP_ID, Gateway
 from tests.e2e.processes import ManagedProcess
 from tests.faults import PrivateRedis, celery_broker
 from tests.workers import (
@@ -34,7 +34,7 @@ WAIT_SECONDS = 60.0
 
 @pytest.fixture
 def worker(
-    gateway: FakeGateway, django_db_blocker: Any, tmp_path: Path
+    real_gateway: Gateway, django_db_blocker: Any, tmp_path: Path
 ) -> Iterator[ManagedProcess]:
     with django_db_blocker.unblock():
         database_url = worker_database_url()
@@ -43,7 +43,11 @@ def worker(
         broker_url=broker.url,
         database_url=database_url,
         var=tmp_path / "var",
-        ABDM_GATEWAY_URL=gateway.url,
+        ABDM_GATEWAY_URL=real_gateway.base,
+        ABDM_CLIENT_ID=CLIENT_ID,
+        ABDM_CLIENT_SECRET=CLIENT_SECRET,
+        ABDM_HIP_ID=HIP_ID,
+        ABDM_CM_ID=CM_ID,
     )
     process = celery_worker(tmp_path / "worker.log", env)
     try:
@@ -64,17 +68,18 @@ def state_of(message: GatewayMessage) -> str:
 
 
 def test_a_worker_retries_5xx_with_back_off_and_posts_once_accepted(
-    gateway: FakeGateway, worker: ManagedProcess
+    real_gateway: Gateway, worker: ManagedProcess
 ) -> None:
-    session_token()  # the cached session (shared through Redis), so the script hits the posts
-    gateway.script.extend([503, 502])
+    session_token()  # the cached session (shared through Redis), so the faults hit the posts
+    real_gateway.admin("faults", {"fail_5xx_next": 2})
 
     message = send(Flow.ON_NOTIFY, ON_NOTIFY, {"acknowledgement": {"status": "ok"}})
 
     wait_for(lambda: state_of(message) == "accepted", "acceptance", worker, WAIT_SECONDS)
-    posts = gateway.calls_to(ON_NOTIFY)
-    assert len(posts) == 3 and message.attempts == 3
-    assert {p.headers["REQUEST-ID"] for p in posts} == {str(message.request_id)}
+    assert message.attempts == 3
+    # The gateway admitted it under the message's own REQUEST-ID.
+    reuse = real_gateway.headers(real_gateway.token(), **{"REQUEST-ID": str(message.request_id)})
+    assert real_gateway.call(ON_NOTIFY, {}, reuse)[0] == 429
     # A duplicate task run later sends nothing more.
     deliver_gateway_message.delay(message.pk)
     wait_for(
@@ -83,26 +88,28 @@ def test_a_worker_retries_5xx_with_back_off_and_posts_once_accepted(
         worker,
         WAIT_SECONDS,
     )
-    assert len(gateway.calls_to(ON_NOTIFY)) == 3
+    assert state_of(message) == "accepted" and message.attempts == 3
 
 
 def test_a_worker_processes_a_callback_once_however_often_it_arrives(
-    gateway: FakeGateway, worker: ManagedProcess, client: Any
+    real_gateway: Gateway, worker: ManagedProcess, live_server: Any
 ) -> None:
-    request_id = str(uuid.uuid4())
-    headers = {
-        "Authorization": f"Bearer {gateway.sign()}",
-        "REQUEST-ID": request_id,
-        "TIMESTAMP": timestamp(),
-    }
-    for _ in range(2):
-        response = client.post(
+    real_gateway.register_bridge(real_gateway.token(), live_server.url)
+    real_gateway.admin("faults", {"duplicate": True})
+    try:
+        request_id = real_gateway.enqueue(
             "/api/v3/consent/request/hip/notify",
-            data={"notification": {"status": "GRANTED", "consentId": "c-1"}},
-            content_type="application/json",
-            headers=headers,
+            {"notification": {"status": "GRANTED", "consentId": "c-1"}},
+            hipId=HIP_ID,
         )
-        assert response.status_code == 202
+        wait_for(
+            lambda: _statuses(real_gateway, request_id) == [202, 202],
+            "both deliveries",
+            worker,
+            WAIT_SECONDS,
+        )
+    finally:
+        real_gateway.admin("faults", {"duplicate": False})
 
     message = GatewayMessage.objects.get(request_id=request_id)
     wait_for(lambda: state_of(message) == "processed", "processing", worker, WAIT_SECONDS)
@@ -114,3 +121,8 @@ def test_a_worker_processes_a_callback_once_however_often_it_arrives(
         WAIT_SECONDS,
     )
     assert state_of(message) == "processed" and message.attempts == 1
+
+
+def _statuses(gateway: Gateway, request_id: str) -> list[int]:
+    record = next(d for d in gateway.deliveries() if d["requestId"] == request_id)
+    return [a["status"] for a in record["history"]]
