@@ -31,6 +31,15 @@ def test_it_leaves_ordinary_messages_alone():
     assert redact("claimed 42 tickets in 1500 ms") == "claimed 42 tickets in 1500 ms"
 
 
+def test_it_keeps_public_ids_whole_even_when_they_end_in_digits():
+    """A notification's public id ended in 12 digits and was logged as ``…-8314-[id]``, so the
+    log line no longer named the message it was about."""
+    public_id = "260880c1-cfc0-4b35-8314-432995302728"
+    assert redact(f"Notification {public_id} not sent to 9876543210") == (
+        f"Notification {public_id} not sent to [mobile]"
+    )
+
+
 def test_the_filter_rewrites_formatted_records():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "to %s", ("+919876543210",), None)
     RedactPersonalDataFilter().filter(record)
