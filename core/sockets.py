@@ -100,9 +100,12 @@ class JsonSocket(AsyncWebsocketConsumer):
         await super().accept(subprotocol, headers)
         await socket_sessions.registry().add(self)
 
-    async def refuse(self, code: int) -> None:
-        """Accept, then close with a documented code (a refusal before accept loses the code)."""
+    async def refuse(self, code: int, *, last_frame: dict[str, Any] | None = None) -> None:
+        """Accept, then close with a documented code (a refusal before accept loses the code),
+        after ``last_frame`` if the page should learn more than the code."""
         await super().accept()
+        if last_frame is not None:
+            await self.send_json(last_frame)
         await self.close(code=code)
 
     async def end_session(self) -> None:

@@ -163,7 +163,14 @@ class CallConsumer(JsonSocket):
             await self.refuse(CLOSE_NOT_FOUND)
             return
         if not access.is_open:
-            await self.refuse(CLOSE_INACTIVE)
+            # Joining after the consultation ended (a patient whose page opened late, a reload):
+            # the page learns how it ended, as a page open at the time did, and leads on to the
+            # prescription. A room not open yet closes with the code alone.
+            ended = access.ticket.status == Ticket.Status.COMPLETED
+            await self.refuse(
+                CLOSE_INACTIVE,
+                last_frame={"type": "ended", "status": access.ticket.status} if ended else None,
+            )
             return
         try:
             # Without a client id this socket is a device of its own: nothing can take over.

@@ -124,6 +124,23 @@ def test_a_room_is_closed_before_the_doctor_accepts_and_after_the_end():
     run(scenario)
 
 
+def test_a_page_that_joins_after_the_end_learns_the_consultation_was_completed():
+    """A patient's page that connects just after the doctor hung up is told how the visit
+    ended, so it can lead to the prescription instead of a bare "call ended"."""
+    ticket = called_ticket(answered=True)
+    patient_cookie, _doctor_cookie = cookies(ticket)
+    assert ticket.doctor is not None
+    visits.end_consultation(ticket.doctor, ticket)
+
+    async def scenario():
+        comm = socket(room(ticket), patient_cookie)
+        await comm.connect()
+        assert await receive(comm, "ended") == {"type": "ended", "status": "completed"}
+        assert await closed_with(comm) == 4409
+
+    run(scenario)
+
+
 def test_a_third_connection_is_refused_but_a_reload_takes_over():
     ticket = called_ticket()
     patient_cookie, _ = cookies(ticket)
