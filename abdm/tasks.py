@@ -6,21 +6,11 @@ from celery import shared_task
 from django.conf import settings
 
 from abdm import inbound, outbound
-from core.outages import OUTAGE_ERRORS
+from core.outages import OUTAGE_RETRYING_TASK
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    # The message counts its own attempts (abdm.models.MAX_ATTEMPTS) and its own back-off.
-    max_retries=None,
-    autoretry_for=OUTAGE_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_kwargs={"max_retries": 6},
-    ignore_result=True,
-)
+# The message counts its own attempts (abdm.models.MAX_ATTEMPTS) and its own back-off.
+@shared_task(bind=True, max_retries=None, **OUTAGE_RETRYING_TASK)
 def deliver_gateway_message(self: Any, message_id: int) -> None:
     """POST one stored message to the gateway, once however often this runs; a connection
     error, timeout or 5xx comes back after its back-off."""
@@ -30,15 +20,7 @@ def deliver_gateway_message(self: Any, message_id: int) -> None:
     # A longer wait is the sweep's (send_overdue_messages).
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=OUTAGE_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=6,
-    ignore_result=True,
-)
+@shared_task(**OUTAGE_RETRYING_TASK)
 def process_callback(message_id: int) -> None:
     """Process one recorded callback from the gateway, once."""
     inbound.process(message_id)

@@ -13,6 +13,7 @@ the door means the write did not commit.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import kombu.exceptions
 import redis.exceptions
@@ -31,6 +32,19 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.TimeoutError,
     kombu.exceptions.OperationalError,
 )
+
+# Celery options for a task whose work is a stored row (a notification, an ABDM message):
+# acknowledged late and handed on if its worker dies, tried again with back-off while the
+# database or broker is away (six times; after that a beat sweep picks the row up again).
+OUTAGE_RETRYING_TASK: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": OUTAGE_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_kwargs": {"max_retries": 6},
+    "ignore_result": True,
+}
 
 # What the 503 answers suggest: long enough for a restarted Redis or a fail-over to settle.
 RETRY_AFTER_SECONDS = 15

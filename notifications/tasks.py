@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from core.outages import OUTAGE_ERRORS
+from core.outages import OUTAGE_RETRYING_TASK
 from notifications import delivery
 from notifications.sms import SmsDeliveryError, SmsMessage, get_backend
 
@@ -37,19 +37,8 @@ def send_sms(to: str, body: str, reference: str) -> None:
             raise TemporarySmsFailure(str(exc)) from exc
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    # The notification counts its own attempts and gives up after MAX_ATTEMPTS.
-    max_retries=None,
-    # The database or broker away: tried again a few times, then the sweep takes over.
-    autoretry_for=OUTAGE_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_kwargs={"max_retries": 6},
-    ignore_result=True,
-)
+# The notification counts its own attempts and gives up after MAX_ATTEMPTS.
+@shared_task(bind=True, max_retries=None, **OUTAGE_RETRYING_TASK)
 def deliver_notification(self: Any, notification_id: int) -> None:
     """Send one stored notification, exactly once however often this runs (see
     ``notifications.delivery``); a temporary failure comes back after its back-off."""
