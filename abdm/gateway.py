@@ -126,3 +126,29 @@ def post(path: str, body: Any, *, request_id: uuid.UUID, hip_id: str = "") -> An
         if response.status_code < 300 or response.status_code == 429:
             return Answer(status=response.status_code)
         raise GatewayRefused(response.status_code)
+
+
+def register_bridge_url(bridge: str) -> int:
+    """Tell the gateway where our bridge listens (``PATCH /gateway/v3/bridge/url``), as ABDM's
+    sandbox asks once per client; callbacks then go to ``{bridge}/api/v3/...``. Returns the
+    gateway's status (202). Raises ``GatewayUnreachable`` or ``GatewayRefused``."""
+    fresh = False
+    while True:
+        headers = base_headers(uuid.uuid4())
+        headers["Authorization"] = f"Bearer {session_token(fresh=fresh)}"
+        try:
+            with httpx.Client(timeout=TIMEOUT) as client:
+                response = client.patch(
+                    url("/gateway/v3/bridge/url"), json={"url": bridge}, headers=headers
+                )
+        except httpx.TransportError as exc:
+            raise GatewayUnreachable(type(exc).__name__) from exc
+        if response.status_code >= 500:
+            raise GatewayUnreachable(f"HTTP {response.status_code}")
+        if response.status_code == 401 and not fresh:
+            forget_session()
+            fresh = True
+            continue
+        if response.status_code >= 300:
+            raise GatewayRefused(response.status_code)
+        return response.status_code
