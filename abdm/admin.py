@@ -1,6 +1,6 @@
 """ABDM gateway traffic for national administrators: read-only, without bodies (they may name
 patients and their care); the request ids, flows, states, timings and digests are enough to
-follow a call and its callback."""
+follow a call and its callback. Scan & Share's trail likewise: which share became which token."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from abdm.models import GatewayMessage
+from abdm.models import GatewayMessage, ProfileShare
 
 
 def _may_see(request: HttpRequest) -> bool:
@@ -31,6 +31,33 @@ class GatewayMessageAdmin(admin.ModelAdmin[GatewayMessage]):
         "request_id", "direction", "flow", "path", "hip_id", "state", "body_digest",
         "answers", "answers_request_id", "attempts", "next_attempt_at", "last_error",
         "created_at", "sent_at", "accepted_at", "answered_at",
+    )  # fmt: skip
+    ordering = ("-created_at",)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _may_see(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _may_see(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ProfileShare)
+class ProfileShareAdmin(admin.ModelAdmin[ProfileShare]):
+    list_display = ("created_at", "context", "status", "error_code", "matched_by", "ticket")
+    list_filter = ("status", "matched_by", "error_code")
+    search_fields = ("=message__request_id", "=context")
+    fields = readonly_fields = (
+        "message", "answer", "hip_id", "context", "opd", "patient", "ticket", "matched_by",
+        "status", "error_code", "created_at",
     )  # fmt: skip
     ordering = ("-created_at",)
 

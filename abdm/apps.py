@@ -12,3 +12,7 @@ class AbdmConfig(AppConfig):
 
     name = "abdm"
     verbose_name = _("ABDM")
+
+    def ready(self) -> None:
+        # Flow handlers register themselves with abdm.inbound on import.
+        from abdm import share  # noqa: F401, PLC0415

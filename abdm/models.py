@@ -217,3 +217,51 @@ class GatewayMessage(models.Model):
             state__in=[cls.State.QUEUED, cls.State.SENDING, cls.State.ACCEPTED],
         ).update(state=cls.State.ANSWERED, answered_at=now, sending_since=None, body=None)
         return updated == 1
+
+
+class ProfileShare(models.Model):
+    """One Scan & Share at a counter (``abdm/share.py``): who shared, at which OPD, what they
+    were answered. The trace of a walk-in token: the share's callback, the patient it matched or
+    created, the ticket, and our on-share answer."""
+
+    class Status(models.TextChoices):
+        SUCCESS = "success", _("Token issued")
+        FAILED = "failed", _("Refused")
+
+    class MatchedBy(models.TextChoices):
+        ABHA = "abha", _("ABHA number or address on record")
+        MOBILE = "mobile", _("Family mobile, name, sex and year of birth")
+        CREATED = "created", _("New patient")
+
+    message = models.OneToOneField(
+        GatewayMessage, on_delete=models.PROTECT, related_name="profile_share"
+    )
+    answer = models.OneToOneField(
+        GatewayMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hip_id = models.CharField(max_length=50)
+    context = models.CharField(max_length=64)
+    abha_address = models.CharField(max_length=64, blank=True)
+    opd = models.ForeignKey(
+        "queues.Opd", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        "queues.Ticket", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    matched_by = models.CharField(max_length=8, choices=MatchedBy.choices, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    # The stable code of a refusal (e.g. opd_closed), as sent in the on-share's error.
+    error_code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("profile share")
+        verbose_name_plural = _("profile shares")
+        indexes = [models.Index(fields=["opd", "patient", "status"])]
+
+    def __str__(self) -> str:
+        return f"share {self.message_id} {self.status}"

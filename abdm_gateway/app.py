@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from abdm_gateway import abha, abha_phr, registries
+from abdm_gateway import abha, abha_phr, registries, share
 from abdm_gateway.admission import Admitted, Refused, admit, check_headers
 from abdm_gateway.config import Config
 from abdm_gateway.keys import Keys
@@ -232,6 +232,7 @@ def build(config: Config) -> web.Application:
     app[HANDLERS] = {}
     abha_phr.install(app, abha.install(app, config, store, keys))
     registries.install(app, config, keys)
+    share.install(app, store.db, config, app[OUTBOX], app[HANDLERS])
 
     async def start_outbox(app: web.Application) -> None:
         await app[OUTBOX].start()

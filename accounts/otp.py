@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 
 from accounts import devices
 from accounts.models import OtpChallenge, Role, User
+from accounts.services import patient_account_for
 from core import ratelimit
 from core.errors import Invalid, TooManyRequests
 from notifications.services import queue_sms
@@ -295,14 +296,9 @@ def verify_code(*, challenge_id: uuid.UUID, code: str, client_address: str) -> S
 
 
 def _account_for(mobile: str) -> SignIn:
-    user = User.objects.filter(mobile=mobile).first()
-    if user is None:
-        try:
-            with transaction.atomic():
-                created = User.objects.create_patient_account(mobile)
-                return SignIn(created, new_account=True, mobile=mobile)
-        except IntegrityError:  # created a moment ago by a parallel sign-in
-            user = User.objects.get(mobile=mobile)
+    user, created = patient_account_for(mobile)
+    if created:
+        return SignIn(user, new_account=True, mobile=mobile)
     if user.role != Role.PATIENT or not user.is_active:
         raise Invalid(
             _("This number cannot sign in here. Contact the helpline."), code="account_disabled"

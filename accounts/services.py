@@ -1,9 +1,10 @@
-"""Staff sign-in (username, password, optional TOTP) and second-factor enrolment."""
+"""Staff sign-in (username, password, optional TOTP) and second-factor enrolment; the patient
+account of a verified mobile number."""
 
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -118,3 +119,17 @@ def remove_totp(user: User, *, token: str) -> None:
             fields={"otp": [_("That code is not right.")]},
         )
     device.delete()
+
+
+def patient_account_for(mobile: str) -> tuple[User, bool]:
+    """The account of ``mobile`` (E.164, already verified as the caller's: by a one-time code,
+    or by ABDM for an ABHA's mobile), created if there is none: ``(account, created)``. The
+    caller checks that an existing account is an active patient account."""
+    user = User.objects.filter(mobile=mobile).first()
+    if user is not None:
+        return user, False
+    try:
+        with transaction.atomic():
+            return User.objects.create_patient_account(mobile), True
+    except IntegrityError:  # created a moment ago by a parallel request
+        return User.objects.get(mobile=mobile), False

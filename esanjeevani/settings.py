@@ -440,6 +440,10 @@ ABDM_CLIENT_SECRET: str = env.str("ABDM_CLIENT_SECRET", default="offline-gateway
 ABDM_CM_ID: str = env.str("ABDM_CM_ID", default="sbx")
 ABDM_HIP_ID: str = env.str("ABDM_HIP_ID", default="IN0910000001")
 ABDM_HIP_NAME: str = env.str("ABDM_HIP_NAME", default="eSanjeevani OPD")
+# What a counter's Scan & Share QR encodes (ABDM's PHR link; hip-id and counter-id are added).
+ABDM_SHARE_PROFILE_URL: str = env.str(
+    "ABDM_SHARE_PROFILE_URL", default="https://phrsbx.abdm.gov.in/share-profile"
+)
 
 # --- Internationalisation and time ---------------------------------------------------------------
 LANGUAGE_CODE = "en"

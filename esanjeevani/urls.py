@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("video.urls")),
     path("", include("consultations.urls")),
     path("", include("dashboards.urls")),
+    path("", include("abdm.pages_urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/<str:language>/", core_views.javascript_catalogue, name="javascript-catalogue"),
     # ABDM's gateway calls the bridge here (server to server, its own JWT; not in the schema).
