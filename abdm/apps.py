@@ -12,3 +12,8 @@ class AbdmConfig(AppConfig):
 
     name = "abdm"
     verbose_name = _("ABDM")
+
+    def ready(self) -> None:
+        from abdm.admin import offer_registry_checks
+
+        offer_registry_checks()
