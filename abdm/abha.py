@@ -65,7 +65,7 @@ class Login:
 
     txn_id: str
     token: str
-    token_kind: str  # "X" or "T"
+    is_t_token: bool  # a T-token (mobile login): choose an account with it for an X-token
     expires_in: int
     accounts: list[AccountSummary] = field(default_factory=list)
 
@@ -203,7 +203,13 @@ def verify_login_otp(method: LoginMethod, txn_id: str, otp: str) -> Login:
             AccountSummary(_digits(u.get("abhaNumber")), str(u.get("abhaAddress") or ""), "")
             for u in users
         ]
-        return Login(txn_id, str(tokens["token"]), "X", int(tokens.get("expiresIn") or 0), accounts)
+        return Login(
+            txn_id,
+            str(tokens["token"]),
+            is_t_token=False,
+            expires_in=int(tokens.get("expiresIn") or 0),
+            accounts=accounts,
+        )
     answer = _json(call("POST", "/profile/login/verify", body=body))
     if answer.get("authResult") != "success" or not answer.get("token"):
         raise WrongOtp
@@ -215,13 +221,12 @@ def verify_login_otp(method: LoginMethod, txn_id: str, otp: str) -> Login:
         )
         for a in answer.get("accounts") or []
     ]
-    kind = "T" if method == LoginMethod.MOBILE else "X"
     return Login(
         str(answer.get("txnId") or txn_id),
         str(answer["token"]),
-        kind,
-        int(answer.get("expiresIn") or 0),
-        accounts,
+        is_t_token=method == LoginMethod.MOBILE,
+        expires_in=int(answer.get("expiresIn") or 0),
+        accounts=accounts,
     )
 
 
@@ -235,7 +240,9 @@ def choose_account(txn_id: str, t_token: str, abha_number: str) -> Login:
             headers={"T-TOKEN": f"Bearer {t_token}"},
         )
     )
-    return Login(txn_id, str(answer["token"]), "X", int(answer.get("expiresIn") or 0))
+    return Login(
+        txn_id, str(answer["token"]), is_t_token=False, expires_in=int(answer.get("expiresIn") or 0)
+    )
 
 
 # --- the account -------------------------------------------------------------------------------

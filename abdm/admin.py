@@ -56,7 +56,7 @@ class GatewayMessageAdmin(admin.ModelAdmin[GatewayMessage]):
         return False
 
 
-# --- Checking providers in ABDM's registries: actions offered on providers' admin pages ------------
+# --- Checking providers in ABDM's registries: actions offered on providers' admin pages ----------
 def _report(
     modeladmin: admin.ModelAdmin[Any], request: HttpRequest, counts: Counter[RegistryStatus]
 ) -> None:
@@ -99,7 +99,9 @@ def verify_hfr(
     _report(modeladmin, request, counts)
 
 
-UNAVAILABLE = _("ABDM's registry cannot be reached just now; nothing was recorded. Try again later.")
+UNAVAILABLE = _(
+    "ABDM's registry cannot be reached just now; nothing was recorded. Try again later."
+)
 
 
 def offer_registry_checks() -> None:

@@ -14,6 +14,7 @@ class AbdmConfig(AppConfig):
     verbose_name = _("ABDM")
 
     def ready(self) -> None:
-        from abdm.admin import offer_registry_checks
+        # Providers' admin offers a list of actions; checking in ABDM's registries joins it.
+        from abdm.admin import offer_registry_checks  # noqa: PLC0415
 
         offer_registry_checks()

@@ -54,7 +54,10 @@ def facility_status(hfr_id: str) -> RegistryStatus:
     }
     answer = http.json_object(
         http.call(
-            settings.ABDM_REGISTRY_URL, "POST", "/FacilityManagement/v1.5/facility/search", body=body
+            settings.ABDM_REGISTRY_URL,
+            "POST",
+            "/FacilityManagement/v1.5/facility/search",
+            body=body,
         )
     )
     facilities = answer.get("facilities") or []
