@@ -44,6 +44,14 @@ def _attempt(form: forms.Form, action: Callable[[], Any]) -> tuple[bool, Any]:
         return False, None
 
 
+def _checked_form(request: HttpRequest) -> forms.Form:
+    """A form without fields, bound and checked, to carry a service's refusal on a page whose
+    only input is its button."""
+    form = forms.Form(request.POST or {})
+    form.is_valid()
+    return form
+
+
 def _start_again(request: HttpRequest, member: Patient, error: ServiceError) -> HttpResponse:
     messages.error(request, error.message)
     return redirect("abha:home", member.public_id)
@@ -135,7 +143,7 @@ def choose(request: HttpRequest, account: User, member_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, account: User, member_id: str) -> HttpResponse:
     member = family_member_for(account, member_id)
-    form = forms.Form(request.POST or None)
+    form = _checked_form(request)
     try:
         comparison = services.link_preview(session=request.session, member=member)
     except services.StartAgain as error:
@@ -183,7 +191,7 @@ def card(request: HttpRequest, account: User, member_id: str) -> HttpResponse:
 @require_POST
 def card_otp(request: HttpRequest, account: User, member_id: str) -> HttpResponse:
     member = family_member_for(account, member_id)
-    form = forms.Form(request.POST)
+    form = _checked_form(request)
     done, _result = _attempt(
         form,
         lambda: services.request_card_otp(session=request.session, account=account, member=member),
