@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from abdm.models import AbhaLinkEvent
 from patients.models import Patient, Relationship, Sex
 from tests.abdm_gateway.harness import Gateway, free_port
 from tests.factories import DoctorFactory, PatientFactory
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +48,7 @@ def url(member: Patient, step: str = "") -> str:
     return f"/family/{member.public_id}/abha/{step}"
 
 
-def ask_code(client: Client, member: Patient, method: str, identifier: str) -> object:
+def ask_code(client: Client, member: Patient, method: str, identifier: str) -> Response:
     return client.post(url(member, "link/"), {"method": method, "identifier": identifier})
 
 
@@ -185,8 +190,10 @@ def test_a_malformed_identifier_never_reaches_abdm(abha_service: Gateway) -> Non
     assert "An ABHA address looks like name@abdm" in answer.content.decode()
 
 
-def test_a_refused_connection_is_a_clear_error(abha_service: Gateway, settings: object) -> None:
-    settings.ABDM_ABHA_URL = f"http://127.0.0.1:{free_port()}/abha/api/v3"  # type: ignore[attr-defined]
+def test_a_refused_connection_is_a_clear_error(
+    abha_service: Gateway, settings: SettingsWrapper
+) -> None:
+    settings.ABDM_ABHA_URL = f"http://127.0.0.1:{free_port()}/abha/api/v3"
     member = sunita()
     answer = ask_code(signed_in(member), member, "abha-number", SUNITA)
     assert answer.status_code == 200
@@ -258,8 +265,8 @@ def test_another_family_staff_and_strangers_cannot_open_a_members_abha_pages(
     assert outsider.post(url(member, "unlink/")).status_code == 404
 
 
-def test_codes_are_limited_per_member(abha_service: Gateway, settings: object) -> None:
-    settings.ABHA_OTP_MAX_PER_MEMBER_PER_HOUR = 2  # type: ignore[attr-defined]
+def test_codes_are_limited_per_member(abha_service: Gateway, settings: SettingsWrapper) -> None:
+    settings.ABHA_OTP_MAX_PER_MEMBER_PER_HOUR = 2
     member = sunita()
     client = signed_in(member)
     assert ask_code(client, member, "abha-number", SUNITA).status_code == 302
@@ -271,8 +278,8 @@ def test_codes_are_limited_per_member(abha_service: Gateway, settings: object) -
     assert "Too many ABHA codes were asked for." in third.content.decode()
 
 
-def test_codes_are_limited_per_account(abha_service: Gateway, settings: object) -> None:
-    settings.ABHA_OTP_MAX_PER_ACCOUNT_PER_HOUR = 1  # type: ignore[attr-defined]
+def test_codes_are_limited_per_account(abha_service: Gateway, settings: SettingsWrapper) -> None:
+    settings.ABHA_OTP_MAX_PER_ACCOUNT_PER_HOUR = 1
     holder = sunita()
     other = relative(holder)
     client = signed_in(holder)
