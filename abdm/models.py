@@ -232,7 +232,7 @@ class AbhaLinkEvent(models.Model):
         CREATED = "created", _("created an ABHA with Aadhaar and linked it")
         UNLINKED = "unlinked", _("unlinked the ABHA")
 
-    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="+", verbose_name=_("patient")
     )

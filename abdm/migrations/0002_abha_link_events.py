@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='AbhaLinkEvent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='at')),
+                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='time')),
                 ('action', models.CharField(choices=[('linked', 'linked an existing ABHA'), ('created', 'created an ABHA with Aadhaar and linked it'), ('unlinked', 'unlinked the ABHA')], max_length=10, verbose_name='what')),
                 ('abha_number', models.CharField(blank=True, max_length=14, verbose_name='ABHA number')),
                 ('abha_address', models.CharField(blank=True, max_length=64, verbose_name='ABHA address')),
