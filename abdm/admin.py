@@ -1,6 +1,7 @@
 """ABDM gateway traffic for national administrators: read-only, without bodies (they may name
 patients and their care); the request ids, flows, states, timings and digests are enough to
-follow a call and its callback."""
+follow a call and its callback. Also the actions that check doctors' HPR ids and facilities' HFR ids
+in ABDM's registries, offered on providers' admin pages."""
 
 from __future__ import annotations
 
