@@ -77,6 +77,7 @@ run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: export ABDM_GATEWAY_URL ?= $(OFFLINE_ABDM_GATEWAY)/api/hiecm
 run: export ABDM_ABHA_URL ?= $(OFFLINE_ABDM_GATEWAY)/abha/api/v3
+run: export ABDM_REGISTRY_URL ?= $(OFFLINE_ABDM_GATEWAY)/v4/int
 run: $(VENV)/.installed $(VAR)/secret_key run-packages messages vendor
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py collectstatic --no-input -v 0

@@ -16,3 +16,8 @@ class AbdmConfig(AppConfig):
     def ready(self) -> None:
         # Flow handlers register themselves with abdm.inbound on import.
         from abdm import share  # noqa: F401, PLC0415
+
+        # Providers' admin offers a list of actions; checking in ABDM's registries joins it.
+        from abdm.admin import offer_registry_checks  # noqa: PLC0415
+
+        offer_registry_checks()

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -265,3 +266,40 @@ class ProfileShare(models.Model):
 
     def __str__(self) -> str:
         return f"share {self.message_id} {self.status}"
+
+
+class AbhaLinkEvent(models.Model):
+    """A family member's ABHA linked, unlinked or created from our pages: who, when, which ABHA.
+
+    Append-only by use (nothing updates or deletes these rows). The ABHA number is kept because
+    the member's own field is emptied by an unlink; no OTP, token or Aadhaar number is stored.
+    """
+
+    class Action(models.TextChoices):
+        LINKED = "linked", _("linked an existing ABHA")
+        CREATED = "created", _("created an ABHA with Aadhaar and linked it")
+        UNLINKED = "unlinked", _("unlinked the ABHA")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="+", verbose_name=_("patient")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    action = models.CharField(_("what"), max_length=10, choices=Action.choices)
+    abha_number = models.CharField(_("ABHA number"), max_length=14, blank=True)
+    abha_address = models.CharField(_("ABHA address"), max_length=64, blank=True)
+    # How the ABHA was proven the member's: abha-number, abha-address, mobile or aadhaar.
+    method = models.CharField(_("verified by"), max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("ABHA link event")
+        verbose_name_plural = _("ABHA link events")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.at:%Y-%m-%d %H:%M}"

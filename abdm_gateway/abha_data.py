@@ -64,7 +64,7 @@ DEMO_PROFILES = (
 # Aadhaar eKYC records that have no ABHA yet: enrolment by Aadhaar OTP creates one from these.
 DEMO_AADHAAR = {
     "234567890124": ("Anjali", "", "Kumari", "F", 2016, 7, 21, DEMO_MOBILE),
-    "345678901235": ("Mohan", "Lal", "Verma", "M", 1972, 5, 9, "9822233344"),
+    "345678901238": ("Mohan", "Lal", "Verma", "M", 1972, 5, 9, "9822233344"),
 }
 
 

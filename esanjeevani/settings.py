@@ -444,6 +444,13 @@ ABDM_HIP_NAME: str = env.str("ABDM_HIP_NAME", default="eSanjeevani OPD")
 ABDM_SHARE_PROFILE_URL: str = env.str(
     "ABDM_SHARE_PROFILE_URL", default="https://phrsbx.abdm.gov.in/share-profile"
 )
+# The HPR and HFR lookups (sandbox https://apihspsbx.abdm.gov.in/v4/int; offline: the gateway's
+# /v4/int).
+ABDM_REGISTRY_URL: str = env.str("ABDM_REGISTRY_URL", default="http://127.0.0.1:8090/v4/int")
+# ABHA one-time codes a family may ask ABDM to send (link and create pages), per member and per
+# account, each in an hour: ABDM texts the ABHA's mobile, which need not be the account's.
+ABHA_OTP_MAX_PER_MEMBER_PER_HOUR = env.int("ABHA_OTP_MAX_PER_MEMBER_PER_HOUR", default=5)
+ABHA_OTP_MAX_PER_ACCOUNT_PER_HOUR = env.int("ABHA_OTP_MAX_PER_ACCOUNT_PER_HOUR", default=12)
 
 # --- Internationalisation and time ---------------------------------------------------------------
 LANGUAGE_CODE = "en"

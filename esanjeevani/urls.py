@@ -15,6 +15,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("patients.urls")),
+    path("", include("abdm.abha_urls")),
     path("", include("providers.urls")),
     path("", include("queues.urls")),
     path("", include("video.urls")),

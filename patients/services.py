@@ -116,3 +116,29 @@ def _check_abha_unique_in_family(
         raise Conflict(
             _("Each family member needs their own ABHA."), code="abha_taken", fields=fields
         )
+
+
+def link_abha(*, member: Patient, abha_number: str, abha_address: str) -> Patient:
+    """Set the member's ABHA, proven theirs by an OTP (the ``abdm`` app's link and create pages).
+    Another member of the family with the same ABHA is a ``Conflict``; the same ABHA in another
+    family is allowed (an elderly parent may be registered by two children)."""
+    data = {"abha_number": abha_number, "abha_address": abha_address}
+    with transaction.atomic():
+        # Serialised per account, as additions are: two members cannot take one ABHA at once.
+        User.objects.select_for_update().filter(pk=member.account_id).first()
+        _check_abha_unique_in_family(member.account, data, exclude=member)
+        updated = Patient.objects.filter(pk=member.pk, archived_at=None).update(
+            **data, updated_at=timezone.now()
+        )
+    if not updated:
+        raise Conflict(_("This family member was removed."), code="member_removed")
+    member.abha_number, member.abha_address = abha_number, abha_address
+    return member
+
+
+def unlink_abha(*, member: Patient) -> Patient:
+    Patient.objects.filter(pk=member.pk).update(
+        abha_number="", abha_address="", updated_at=timezone.now()
+    )
+    member.abha_number = member.abha_address = ""
+    return member

@@ -38,6 +38,15 @@ class MedicalCouncil(models.TextChoices):
     OTHER = "OTHER", _("Other state medical council")
 
 
+class RegistryStatus(models.TextChoices):
+    """What ABDM's registry (HPR for a doctor, HFR for a facility) said at the last check."""
+
+    UNCHECKED = "", _("Not checked")
+    VERIFIED = "verified", _("Verified")
+    NOT_FOUND = "not_found", _("Not found in the registry")
+    INACTIVE = "inactive", _("Suspended or inactive")
+
+
 class Speciality(LocalisedNameMixin, models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -61,6 +70,10 @@ class Facility(PublicIdModel):
         District, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("district")
     )
     hfr_id = models.CharField(_("HFR ID"), max_length=12, unique=True, validators=[validate_hfr_id])
+    hfr_status = models.CharField(
+        _("HFR check"), max_length=12, choices=RegistryStatus.choices, blank=True, default=""
+    )
+    hfr_verified_at = models.DateTimeField(_("HFR checked at"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -96,6 +109,10 @@ class Doctor(PublicIdModel):
         blank=True,
         validators=[validate_hpr_id],
     )
+    hpr_status = models.CharField(
+        _("HPR check"), max_length=12, choices=RegistryStatus.choices, blank=True, default=""
+    )
+    hpr_verified_at = models.DateTimeField(_("HPR checked at"), null=True, blank=True)
     specialities = models.ManyToManyField(
         Speciality, related_name="doctors", verbose_name=_("specialities")
     )

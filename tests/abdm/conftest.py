@@ -59,3 +59,13 @@ def gateway(settings: SettingsWrapper) -> Iterator[FakeGateway]:
     yield fake
     fake.stop()
     bridge._jwks_client.cache_clear()
+
+
+@pytest.fixture
+def abha_service(real_gateway: Gateway, settings: SettingsWrapper) -> Iterator[Gateway]:
+    """The offline gateway's ABHA service and registries, as our client's settings name them."""
+    settings.ABDM_ABHA_URL = f"{real_gateway.url}/abha/api/v3"
+    settings.ABDM_REGISTRY_URL = f"{real_gateway.url}/v4/int"
+    real_gateway.admin("abha", {"otpTtlSeconds": 600, "tokenTtlSeconds": 1800})
+    yield real_gateway
+    real_gateway.admin("abha", {"otpTtlSeconds": 600, "tokenTtlSeconds": 1800})
