@@ -144,6 +144,17 @@ def test_it_links_with_a_valid_token_reused_and_refuses_a_bad_or_expired_one(hip
     assert "x" not in linked and "y" not in linked
 
 
+def test_a_malformed_carecontext_body_is_answered_with_an_error_and_links_nothing(hip: Hip):
+    hip.call("/v3/token/generate-token", SUNITA)
+    token = hip.wait("/api/v3/hip/token/on-generate-token").body["linkToken"]
+    body = {**carecontext_body("z"), "patient": [{"display": "no reference"}]}
+    status, _ = hip.call("/hip/v3/link/carecontext", body, headers={"X-LINK-TOKEN": token})
+    assert status == 202
+    answer = hip.wait("/api/v3/link/on_carecontext").body
+    assert answer["error"]["code"] == "ABDM-1000"
+    assert "status" not in answer
+
+
 # user-initiated linking ----------------------------------------------------------------------
 def test_it_discovers_links_and_confirms_with_the_otp_the_person_typed(hip: Hip):
     status, started = admin(
