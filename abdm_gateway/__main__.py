@@ -25,6 +25,11 @@ def main() -> None:
     parser.add_argument("--retry-base-ms", type=int, help="first retry delay; doubles each time")
     parser.add_argument("--max-attempts", type=int, help="delivery attempts before giving up")
     parser.add_argument("--key-grace", type=int, help="seconds a rotated-out key stays published")
+    parser.add_argument(
+        "--public-url",
+        help="the gateway's base URL as a HIP reaches it, for the dataPushUrl of health-"
+        "information requests (default: http://HOST:PORT)",
+    )
     args = parser.parse_args()
     overrides = {
         name: value
@@ -39,6 +44,7 @@ def main() -> None:
     config = gateway_config.load(
         config_path=args.config, data_dir=args.data_dir, overrides=overrides
     )
+    config.public_url = (args.public_url or f"http://{args.host}:{args.port}").rstrip("/")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     web.run_app(build(config), host=args.host, port=args.port, access_log=None, print=None)
 

@@ -9,7 +9,8 @@ only once every other rule passed.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +44,7 @@ class Admitted:
     request_id: str
     hip_id: str | None
     reply_to: str | None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def parse_timestamp(value: str | None) -> datetime:
@@ -104,6 +106,7 @@ def admit(
     keys: Keys,
     store: Store,
     hip_required: bool,
+    required_headers: tuple[str, ...] = (),
 ) -> Admitted:
     """Every rule, in the order ABDM applies them; remembers the REQUEST-ID last."""
     client = authenticate(request, keys, config)
@@ -116,6 +119,9 @@ def admit(
         if owner is None:
             raise Refused(400, "ABDM-1004", "X-HIP-ID is not a registered HIP")
         raise Refused(403, "ABDM-1005", "X-HIP-ID does not belong to this client")
+    for name in required_headers:
+        if not request.headers.get(name):
+            raise Refused(400, "ABDM-1009", f"{name} header is required")
     answering = reply_to(body)
     if answering is not None:
         state = store.sent_request_state(answering, client.client_id)
@@ -127,4 +133,4 @@ def admit(
         raise Refused(429, "ABDM-1017", "REQUEST-ID was used before")
     if answering is not None:
         store.mark_answered(answering)
-    return Admitted(client, request_id, hip_id, answering)
+    return Admitted(client, request_id, hip_id, answering, request.headers)

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from abdm_gateway import abha, abha_phr, registries, share
+from abdm_gateway import abha, abha_phr, cm_admin, phr_page, registries, share
 from abdm_gateway.admission import Admitted, Refused, admit, check_headers
 from abdm_gateway.config import Config
 from abdm_gateway.keys import Keys
@@ -38,6 +38,9 @@ HIP_CALLS: dict[str, bool] = {
     "/consent/v3/fetch": False,
     "/data-flow/v3/health-information/request": False,
 }
+
+# Headers a call must carry besides ABDM's own (refused 400 before its REQUEST-ID is used).
+REQUIRED_HEADERS: dict[str, tuple[str, ...]] = {"/hip/v3/link/carecontext": ("X-LINK-TOKEN",)}
 
 # What a later flow (consent manager, ABHA service, HIP flows) does with an admitted call; it
 # runs after the 202 is decided and may queue callbacks through the outbox.
@@ -155,6 +158,7 @@ def hip_call(path: str, hip_required: bool) -> Callable[[web.Request], Awaitable
             keys=app[KEYS],
             store=app[STORE],
             hip_required=hip_required,
+            required_headers=REQUIRED_HEADERS.get(path, ()),
         )
         handler = app[HANDLERS].get(path)
         if handler is not None:
@@ -230,7 +234,20 @@ def build(config: Config) -> web.Application:
     app[CONFIG], app[STORE], app[KEYS] = config, store, keys
     app[OUTBOX] = Outbox(store, keys, config)
     app[HANDLERS] = {}
-    abha_phr.install(app, abha.install(app, config, store, keys))
+    abha_service = abha.install(app, config, store, keys)
+    abha_phr.install(app, abha_service)
+    phr_page.install(
+        app,
+        *cm_admin.install(
+            app,
+            config=config,
+            store=store,
+            keys=keys,
+            outbox=app[OUTBOX],
+            handlers=app[HANDLERS],
+            abha=abha_service.data,
+        ),
+    )
     registries.install(app, config, keys)
     share.install(app, store.db, config, app[OUTBOX], app[HANDLERS])
 

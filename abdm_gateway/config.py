@@ -28,6 +28,8 @@ class Config:
     retry_base_ms: int = 500
     max_attempts: int = 8
     key_grace_s: int = 24 * 3600
+    # Where the HIP reaches this gateway (the consent manager's dataPushUrl is under it).
+    public_url: str = "http://127.0.0.1:8090"
     clients: dict[str, Client] = field(default_factory=dict)
 
     def client_for_hip(self, hip_id: str) -> Client | None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
 from abdm_gateway.store import Store
@@ -69,6 +70,13 @@ class Keys:
         now = int(time.time())
         payload = {"iss": self.issuer, "iat": now, "exp": now + ttl_s, **claims}
         return jwt.encode(payload, pem, algorithm="RS256", headers={"kid": kid})
+
+    def sign_detached(self, data: bytes) -> str:
+        """base64 RS256 (RSASSA-PKCS1-v1_5, SHA-256) signature of `data` by the signing key."""
+        _, pem = self._active()
+        key = serialization.load_pem_private_key(pem.encode(), None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return base64.b64encode(key.sign(data, padding.PKCS1v15(), hashes.SHA256())).decode()
 
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a token this gateway signed with a key still in its JWKS.
