@@ -45,15 +45,17 @@ def _numbers(year: int, count: int) -> range:
     return range(first, first + count)
 
 
-def write_prescriptions(consultations: list[Consultation], rng: random.Random) -> None:
+def write_prescriptions(
+    consultations: list[Consultation], rng: random.Random, *, signed_share: float = SIGNED_SHARE
+) -> list[Prescription]:
     """Within the caller's transaction: a final prescription for most ``consultations`` (saved,
-    with their tickets loaded), numbered by the IST year it was signed in; a draft for the
-    others."""
+    with their tickets loaded; all of them with ``signed_share=1``), numbered by the IST year it
+    was signed in; a draft for the others. Returns the final ones."""
     by_year: dict[int, list[Consultation]] = {}
     unsigned: list[Consultation] = []
     for consultation in consultations:
         ended = consultation.ticket.consult_ended_at
-        if ended is not None and rng.random() < SIGNED_SHARE:
+        if ended is not None and rng.random() < signed_share:
             by_year.setdefault(ended.astimezone(IST).year, []).append(consultation)
         else:
             unsigned.append(consultation)
@@ -95,6 +97,7 @@ def write_prescriptions(consultations: list[Consultation], rng: random.Random) -
         ]
     )
     _announce(prescriptions, rng)
+    return prescriptions
 
 
 def _announce(prescriptions: list[Prescription], rng: random.Random) -> None:

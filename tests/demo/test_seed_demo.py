@@ -7,8 +7,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import Role, User
+from consultations.models import Prescription
 from patients.models import Patient
 from providers.models import Doctor
 from queues.models import Opd, Ticket
@@ -64,3 +66,19 @@ def test_running_it_again_changes_nothing() -> None:
     seed_demo()
 
     assert (User.objects.count(), Patient.objects.count(), Ticket.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_the_demo_family_has_signed_past_visits_to_share_through_abdm() -> None:
+    seed_demo()
+
+    signed = Prescription.objects.filter(
+        consultation__patient__account__mobile="+919876543210", status=Prescription.Status.FINAL
+    )
+    by_member = sorted(signed.values_list("consultation__patient__name", flat=True))
+    assert by_member == ["Ramesh Kumar", "Sunita Devi", "Sunita Devi", "Sunita Devi"]
+    assert all(p.finalised_at is not None and p.finalised_at < timezone.now() for p in signed)
+    assert all(p.number and p.verification_code for p in signed)
+    # Again: no second set of visits.
+    seed_demo()
+    assert signed.count() == 4

@@ -4,7 +4,8 @@ again: it updates what exists and creates what is missing."""
 
 from __future__ import annotations
 
-from datetime import date, time
+import random
+from datetime import date, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Role, User
+from core.clock import india_today
 from core.models import District, Language, State
+from demo.visits import signed_visits
 from patients.identifiers import new_patient_number
 from patients.models import Patient, Relationship, Sex
 from providers.models import Doctor, Facility, MedicalCouncil, Speciality
@@ -72,6 +75,7 @@ class Command(BaseCommand):
             self._staff("admin.national", "National Administrator", Role.NATIONAL_ADMIN, None)
             self._family(up, lucknow)
             self._round_the_clock_opd(up)
+            self._past_visits(up)
         # Past weeks of made-up visits for the dashboards (once: it adds nothing after that).
         call_command("seed_history", stdout=self.stdout)
         self._print_logins()
@@ -149,6 +153,21 @@ class Command(BaseCommand):
             ]
         )
 
+    def _past_visits(self, state: State) -> None:
+        """Sunita's and Ramesh's own past visits with signed prescriptions (once): the records
+        the family links to an ABHA and shares through ABDM's consent manager."""
+        account = User.objects.get(mobile=DEMO_MOBILE)
+        opd = Opd.objects.get(state=state, code="GM")
+        doctor = Doctor.objects.get(user__username=DOCTORS[0]["username"])
+        today = india_today()
+        for name, ago in (("Sunita Devi", (40, 21, 7)), ("Ramesh Kumar", (12,))):
+            member = Patient.objects.get(account=account, name=name)
+            if member.consultations.exists():
+                continue
+            days = [today - timedelta(days=n) for n in ago]
+            rng = random.Random(name)  # noqa: S311 - made-up visits, not secrets
+            signed_visits(member, opd=opd, doctor=doctor, days=days, rng=rng)
+
     def _print_logins(self) -> None:
         where = "SMS_FILE_PATH" if "File" in settings.SMS_BACKEND else "this console"
         self.stdout.write(
@@ -162,4 +181,7 @@ class Command(BaseCommand):
             f"  National administrator:      admin.national / {DEMO_PASSWORD}  (also /admin/)\n"
             "  Dashboards:                  /dashboard/ as admin.up (Uttar Pradesh) or "
             "admin.national (all states)\n"
+            "  ABDM (offline gateway):      link Sunita Devi's ABHA 91-1234-5678-9015 from the "
+            "family page (ABDM's test code 123456), then play her PHR app at "
+            f"{settings.ABDM_GATEWAY_URL.split('/api/')[0]}/phr/\n"
         )
