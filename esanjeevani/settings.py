@@ -261,6 +261,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Consents past their data-erase time: expired, artefact dropped (abdm.records).
+    "expire-abdm-consents": {
+        "task": "abdm.tasks.expire_consents",
+        "schedule": 24 * 60 * 60.0,
+        "options": {"expires": 60 * 60},
+    },
     # Work that committed changes imply (the PDF of a signed prescription) and that is not done
     # in time: sent again with back-off (core.outbox).
     "relay-outbox": {
@@ -440,6 +446,10 @@ ABDM_CLIENT_SECRET: str = env.str("ABDM_CLIENT_SECRET", default="offline-gateway
 ABDM_CM_ID: str = env.str("ABDM_CM_ID", default="sbx")
 ABDM_HIP_ID: str = env.str("ABDM_HIP_ID", default="IN0910000001")
 ABDM_HIP_NAME: str = env.str("ABDM_HIP_NAME", default="eSanjeevani OPD")
+# Entries per page pushed to a requester's dataPushUrl (each page has its own key pair).
+ABDM_PUSH_PAGE_SIZE: int = env.int("ABDM_PUSH_PAGE_SIZE", default=10)
+# Tries of one page's push (5xx, timeout, refused connection) before it counts as failed.
+ABDM_PUSH_ATTEMPTS: int = env.int("ABDM_PUSH_ATTEMPTS", default=4)
 
 # --- Internationalisation and time ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
