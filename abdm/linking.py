@@ -56,8 +56,7 @@ def prescription_finalised(sender: object, *, prescription: Prescription, **kwar
         pk=prescription.consultation_id
     )
     if has_abha(consultation.patient):
-        with transaction.atomic():
-            link_consultations(consultation.patient, [consultation])
+        link_consultations(consultation.patient, [consultation])
 
 
 def link_existing_care_contexts(patient: Patient) -> int:
@@ -65,8 +64,7 @@ def link_existing_care_contexts(patient: Patient) -> int:
     the member). Returns how many are on their way."""
     if not has_abha(patient):
         return 0
-    with transaction.atomic():
-        return len(link_consultations(patient, list(signed_consultations([patient.pk]))))
+    return len(link_consultations(patient, list(signed_consultations([patient.pk]))))
 
 
 def link_consultations(
@@ -74,21 +72,21 @@ def link_consultations(
 ) -> list[CareContext]:
     """Care contexts for these consultations, pending, and the call that links them: at once
     with a link token still valid for the ABHA, else after a new token arrives."""
-    contexts = _pending_contexts(patient, consultations)
-    if not contexts:
-        return []
-    identity = wire.abha_identity(patient)
-    token = LinkToken.usable_for(
-        patient,
-        now=timezone.now(),
-        abha_number=patient.abha_number,
-        abha_address=patient.abha_address,
-    )
-    if token is not None:
-        _send_link(patient, contexts, token.token)
-    elif not _token_awaited(patient):
-        _ask_token(patient, identity)
-    return contexts
+    with transaction.atomic():
+        contexts = _pending_contexts(patient, consultations)
+        if not contexts:
+            return []
+        token = LinkToken.usable_for(
+            patient,
+            now=timezone.now(),
+            abha_number=patient.abha_number,
+            abha_address=patient.abha_address,
+        )
+        if token is not None:
+            _send_link(patient, contexts, token.token)
+        elif not _token_awaited(patient):
+            _ask_token(patient, wire.abha_identity(patient))
+        return contexts
 
 
 def _pending_contexts(patient: Patient, consultations: Iterable[Consultation]) -> list[CareContext]:
