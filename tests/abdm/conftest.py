@@ -8,6 +8,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from abdm import bridge
 from abdm import gateway as client
 from tests.abdm.fake_gateway import FakeGateway
+from tests.abdm.m2 import hip, receiver, recorder  # noqa: F401 - fixtures, used by name
 
 # The offline gateway as a real process (tests/abdm_gateway/conftest.py), for the client's tests.
 from tests.abdm_gateway.conftest import (  # noqa: F401 - fixtures, used by name
@@ -59,3 +60,7 @@ def gateway(settings: SettingsWrapper) -> Iterator[FakeGateway]:
     yield fake
     fake.stop()
     bridge._jwks_client.cache_clear()
+
+
+# A visit in consultation (tests/consultations/conftest.py), for the linking tests.
+from tests.consultations.conftest import visit  # noqa: E402, F401

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import threading
 import time
 import uuid
@@ -25,6 +26,7 @@ from abdm.models import GatewayMessage
 from consultations.models import Consultation, MedicineLine, Prescription
 from patients.models import Patient
 from queues.models import Ticket
+from tests.abdm_gateway.harness import HIP_ID as HIP_ID_
 from tests.abdm_gateway.harness import Bridge, Gateway, free_port
 from tests.consultations.prescribing import CONTENT, ORS, PARACETAMOL
 from tests.factories import DoctorFactory
@@ -56,7 +58,7 @@ def signed_visits(
                 booked_at=signed_at,
                 consult_started_at=signed_at,
                 consult_ended_at=signed_at,
-            )  # fmt: skip
+            )
             for n in range(count)
         ]
     )
@@ -66,7 +68,7 @@ def signed_visits(
             for t in tickets
         ]
     )
-    content = {k: v for k, v in CONTENT.items()}
+    content = dict(CONTENT)
     prescriptions = Prescription.objects.bulk_create(
         [
             Prescription(
@@ -76,7 +78,7 @@ def signed_visits(
                 status=Prescription.Status.FINAL,
                 finalised_at=signed_at,
                 **content,
-            )  # fmt: skip
+            )
             for c in consultations
         ]
     )
@@ -116,6 +118,18 @@ def outbound(flow: str) -> list[GatewayMessage]:
     )
 
 
+def callback(
+    gateway: Gateway, recorder: Recorder, path: str, body: dict[str, Any], reply: str
+) -> Any:
+    before = len(recorder.calls(reply))
+    request_id = gateway.enqueue(path, body, hipId=HIP_ID_)
+    delivered(gateway, request_id)
+    sent = recorder.wait_for(reply, before + 1)[before]
+    assert sent.status == 202  # the gateway matched our answer to its callback
+    assert sent.body["response"] == {"requestId": request_id}
+    return sent.body
+
+
 @dataclass
 class Sent:
     path: str
@@ -144,7 +158,8 @@ class Recorder:
 
     async def _forward(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in {"host", "content-length"}}  # fmt: skip
+        skipped = {"host", "content-length"}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in skipped}
         async with (
             ClientSession() as session,
             session.request(
@@ -154,11 +169,7 @@ class Recorder:
             payload = await answer.read()
             status, kind = answer.status, answer.headers.get("Content-Type")
         if request.method == "POST":
-            body = None
-            if raw:
-                import json  # noqa: PLC0415
-
-                body = json.loads(raw)
+            body = json.loads(raw) if raw else None
             with self.lock:
                 self.sent.append(Sent(request.path, dict(request.headers), body, status))
         response = web.Response(status=status, body=payload)

@@ -15,18 +15,8 @@ from abdm.models import CareContext, Flow, GatewayMessage
 from notifications.sms import SmsMessage
 from patients.models import Patient, Relationship, Sex
 from queues.models import Ticket
-from tests.abdm.m2 import (  # noqa: F401 - fixtures, used by name
-    Recorder,
-    delivered,
-    hip,
-    outbound,
-    receiver,
-    recorder,
-    signed_visits,
-    wait,
-)
+from tests.abdm.m2 import Recorder, callback, delivered, outbound, signed_visits, wait
 from tests.abdm_gateway.harness import HIP_ID, Gateway
-from tests.consultations.conftest import visit  # noqa: F401 - a fixture
 from tests.consultations.prescribing import sign
 from tests.factories import PatientFactory
 
@@ -203,6 +193,10 @@ def test_an_abha_added_later_links_the_members_signed_consultations(
 # --- User-initiated ----------------------------------------------------------------------------
 
 
+def other_than(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
 def discovery(patient: Patient, **identifiers: Any) -> dict[str, Any]:
     return {
         "transactionId": str(uuid.uuid4()),
@@ -217,16 +211,6 @@ def discovery(patient: Patient, **identifiers: Any) -> dict[str, Any]:
     }
 
 
-def callback(gateway: Gateway, recorder: Recorder, path: str, body: dict[str, Any], reply: str) -> Any:  # fmt: skip
-    before = len(recorder.calls(reply))
-    request_id = gateway.enqueue(path, body, hipId=HIP_ID)
-    delivered(gateway, request_id)
-    sent = recorder.wait_for(reply, before + 1)[before]
-    assert sent.status == 202  # the gateway matched our answer to its callback
-    assert sent.body["response"] == {"requestId": request_id}
-    return sent.body
-
-
 ON_DISCOVER = "/care-context/on-discover"
 ON_INIT = "/care-context/on-init"
 ON_CONFIRM = "/care-context/on-confirm"
@@ -239,14 +223,19 @@ def test_discover_init_and_confirm_link_the_records_the_patient_chose(
     visits = signed_visits(family, 3)
     linked_already = visits[0]
     CareContext.objects.create(
-        patient=family, consultation=linked_already, reference=linked_already.public_id,
-        display="x", state=CareContext.State.LINKED,
-    )  # fmt: skip
+        patient=family,
+        consultation=linked_already,
+        reference=linked_already.public_id,
+        display="x",
+        state=CareContext.State.LINKED,
+    )
     found = callback(
-        hip, recorder, DISCOVER,
+        hip,
+        recorder,
+        DISCOVER,
         discovery(family, verified=[{"type": "ABHA_NUMBER", "value": "91-1234-5678-9015"}]),
         ON_DISCOVER,
-    )  # fmt: skip
+    )
 
     assert found["matchedBy"] == ["ABHA_NUMBER"]
     [entry] = found["patient"]
@@ -275,16 +264,20 @@ def test_discover_init_and_confirm_link_the_records_the_patient_chose(
     assert code is not None and "Acute viral fever" not in sms.body
 
     wrong = callback(
-        hip, recorder, CONFIRM,
-        {"confirmation": {"linkRefNumber": link["referenceNumber"], "token": "000000" if code[1] != "000000" else "111111"}},
+        hip,
+        recorder,
+        CONFIRM,
+        {"confirmation": {"linkRefNumber": link["referenceNumber"], "token": other_than(code[1])}},
         ON_CONFIRM,
-    )  # fmt: skip
+    )
     assert wrong["error"]["code"] == "ABDM-1035"
     confirmed = callback(
-        hip, recorder, CONFIRM,
+        hip,
+        recorder,
+        CONFIRM,
         {"confirmation": {"linkRefNumber": link["referenceNumber"], "token": code[1]}},
         ON_CONFIRM,
-    )  # fmt: skip
+    )
 
     [entry] = confirmed["patient"]
     assert [c["referenceNumber"] for c in entry["careContexts"]] == [str(visits[1].public_id)]
@@ -298,10 +291,12 @@ def test_five_wrong_codes_end_the_link_request(
 ) -> None:
     [visit] = signed_visits(family)
     found = callback(
-        hip, recorder, DISCOVER,
+        hip,
+        recorder,
+        DISCOVER,
         discovery(family, verified=[{"type": "MOBILE", "value": family.account.mobile[-10:]}]),
         ON_DISCOVER,
-    )  # fmt: skip
+    )
     assert found["matchedBy"] == ["MOBILE"]
     init = {
         "transactionId": found["transactionId"],
@@ -310,12 +305,12 @@ def test_five_wrong_codes_end_the_link_request(
                 "referenceNumber": str(family.public_id),
                 "careContexts": [{"referenceNumber": str(visit.public_id)}],
             }
-        ],  # fmt: skip
+        ],
     }
     ref = callback(hip, recorder, INIT, init, ON_INIT)["link"]["referenceNumber"]
     code = re.search(r"\b(\d{6})\b", wait(lambda: list(sms_outbox), "SMS")[0].body)
     assert code is not None
-    wrong = "000000" if code[1] != "000000" else "111111"
+    wrong = other_than(code[1])
 
     codes = [
         callback(
@@ -324,10 +319,16 @@ def test_five_wrong_codes_end_the_link_request(
             CONFIRM,
             {"confirmation": {"linkRefNumber": ref, "token": wrong}},
             ON_CONFIRM,
-        )["error"]["code"]  # fmt: skip
+        )["error"]["code"]
         for _ in range(5)
     ]
-    last = callback(hip, recorder, CONFIRM, {"confirmation": {"linkRefNumber": ref, "token": code[1]}}, ON_CONFIRM)  # fmt: skip
+    last = callback(
+        hip,
+        recorder,
+        CONFIRM,
+        {"confirmation": {"linkRefNumber": ref, "token": code[1]}},
+        ON_CONFIRM,
+    )
 
     assert codes == ["ABDM-1035"] * 5
     assert last["error"]["code"] == "ABDM-1036"
@@ -341,16 +342,20 @@ def test_discovery_never_guesses_between_members_and_init_refuses_anothers_recor
     with_abha(family)
     with_abha(other_family)
     ambiguous = callback(
-        hip, recorder, DISCOVER,
+        hip,
+        recorder,
+        DISCOVER,
         discovery(family, verified=[{"type": "ABHA_NUMBER", "value": ABHA}]),
         ON_DISCOVER,
-    )  # fmt: skip
+    )
     assert ambiguous["error"]["code"] == "ABDM-1010" and "patient" not in ambiguous
 
     child = PatientFactory(
-        account=family.account, relationship=Relationship.CHILD, name="Anjali Kumari",
+        account=family.account,
+        relationship=Relationship.CHILD,
+        name="Anjali Kumari",
         sex=Sex.FEMALE,
-    )  # fmt: skip
+    )
     wrong_year = discovery(child, unverified=[{"type": "MR", "value": child.patient_number}])
     wrong_year["patient"]["yearOfBirth"] = 1970
     assert (
@@ -358,10 +363,12 @@ def test_discovery_never_guesses_between_members_and_init_refuses_anothers_recor
     )
 
     by_mr = callback(
-        hip, recorder, DISCOVER,
+        hip,
+        recorder,
+        DISCOVER,
         discovery(child, unverified=[{"type": "MR", "value": child.patient_number}]),
         ON_DISCOVER,
-    )  # fmt: skip
+    )
     assert by_mr["matchedBy"] == ["MR"]
     [someone_elses] = signed_visits(other_family)
     init = {
@@ -371,7 +378,7 @@ def test_discovery_never_guesses_between_members_and_init_refuses_anothers_recor
                 "referenceNumber": str(child.public_id),
                 "careContexts": [{"referenceNumber": str(someone_elses.public_id)}],
             }
-        ],  # fmt: skip
+        ],
     }
     refused = callback(hip, recorder, INIT, init, ON_INIT)
     assert refused["error"]["code"] == "ABDM-1010" and "link" not in refused
