@@ -107,7 +107,7 @@ def delivered(gateway: Gateway, request_id: str) -> dict[str, Any]:
         found = next(d for d in gateway.deliveries() if d["requestId"] == request_id)
         return found if found["state"] in {"delivered", "failed", "rejected"} else None
 
-    return wait(settled, f"delivery {request_id}")  # type: ignore[no-any-return]
+    return wait(settled, f"delivery {request_id}")
 
 
 def outbound(flow: str) -> list[GatewayMessage]:
@@ -203,7 +203,7 @@ class Recorder:
             return [s for s in self.sent if s.path.endswith(path)]
 
     def wait_for(self, path: str, count: int = 1) -> list[Sent]:
-        return wait(  # type: ignore[no-any-return]
+        return wait(
             lambda: found if len(found := self.calls(path)) >= count else None,
             f"{count} call(s) to {path}",
         )

@@ -54,7 +54,7 @@ def answer_link(gateway: Gateway, request: GatewayMessage, error: str | None = N
 
 
 def accepted(flow: str, count: int = 1) -> list[GatewayMessage]:
-    return wait(  # type: ignore[no-any-return]
+    return wait(
         lambda: (
             found
             if len(found := [m for m in outbound(flow) if m.state in {"accepted", "answered"}])
@@ -294,7 +294,9 @@ def test_five_wrong_codes_end_the_link_request(
         hip,
         recorder,
         DISCOVER,
-        discovery(family, verified=[{"type": "MOBILE", "value": family.account.mobile[-10:]}]),
+        discovery(
+            family, verified=[{"type": "MOBILE", "value": (family.account.mobile or "")[-10:]}]
+        ),
         ON_DISCOVER,
     )
     assert found["matchedBy"] == ["MOBILE"]

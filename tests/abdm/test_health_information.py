@@ -168,7 +168,10 @@ def test_the_allowed_documents_arrive_encrypted_in_pages_and_the_transfer_is_rep
     not_consented = signed_visits(family, 1)
     contexts = linked(family, inside + outside + not_consented)
     [someone_elses] = linked(other_family, signed_visits(other_family))
-    forged = {"patientReference": str(family.public_id), "careContextReference": str(someone_elses.reference)}  # fmt: skip
+    forged = {
+        "patientReference": str(family.public_id),
+        "careContextReference": str(someone_elses.reference),
+    }
     consent_id = grant(hip, recorder, family, contexts[:3], extra=[forged])
 
     answer, requester, transaction_id = ask(hip, recorder, receiver, consent_id)
@@ -288,9 +291,7 @@ def test_consent_notifications_are_stored_once_and_revocation_is_final(
     assert consent.requester == "City Hospital, Lucknow"
 
     close(hip, recorder, consent_id, "REVOKED")
-    again = {
-        "notification": {"status": "GRANTED", "consentId": consent_id, "consentDetail": {}}
-    }
+    again = {"notification": {"status": "GRANTED", "consentId": consent_id, "consentDetail": {}}}
     callback(hip, recorder, NOTIFY, again, ON_NOTIFY)
 
     consent.refresh_from_db()

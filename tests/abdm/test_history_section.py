@@ -76,7 +76,7 @@ def test_another_familys_records_and_shares_are_not_shown(
     assert 'data-testid="share"' not in html and 'data-testid="consent"' not in html
 
 
-def test_staff_do_not_get_the_familys_page(client: Client, family: Patient, doctor_user) -> None:  # noqa: ANN001
+def test_staff_do_not_get_the_familys_page(client: Client, family: Patient, doctor_user) -> None:
     shared_record(family, "City Hospital, Lucknow")
     client.force_login(doctor_user)
 
