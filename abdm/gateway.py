@@ -107,7 +107,14 @@ def forget_session() -> None:
     cache.delete(SESSION_CACHE_KEY)
 
 
-def post(path: str, body: Any, *, request_id: uuid.UUID, hip_id: str = "") -> Answer:
+def post(
+    path: str,
+    body: Any,
+    *,
+    request_id: uuid.UUID,
+    hip_id: str = "",
+    extra_headers: dict[str, str] | None = None,
+) -> Answer:
     """POST one call with the session token and ABDM's headers; a 401 fetches a new token and
     tries once more. Raises ``GatewayUnreachable`` (try later) or ``GatewayRefused`` (4xx other
     than 429); a 429 means the gateway has already seen this request id and is returned."""
@@ -117,6 +124,7 @@ def post(path: str, body: Any, *, request_id: uuid.UUID, hip_id: str = "") -> An
         headers["Authorization"] = f"Bearer {session_token(fresh=fresh)}"
         if hip_id:
             headers["X-HIP-ID"] = hip_id
+        headers.update(extra_headers or {})
         response = _post(path, body, headers)
         if response.status_code == 401 and not fresh:
             logger.info("ABDM gateway refused the session token; fetching a new one")

@@ -110,6 +110,8 @@ class GatewayMessage(models.Model):
     hip_id = models.CharField(max_length=50, blank=True)
     state = models.CharField(max_length=10, choices=State.choices)
     body = models.JSONField(null=True, blank=True)
+    # Extra headers of an outbound call (X-LINK-TOKEN), dropped with the body once accepted.
+    headers = models.JSONField(default=dict, blank=True)
     body_digest = models.CharField(max_length=64)
     # The request this callback answers, found by ``response.requestId``; the id itself is kept
     # too, for a callback whose request is not (or not yet) ours.
@@ -190,7 +192,7 @@ class GatewayMessage(models.Model):
         # The body is no longer needed once the gateway has it; the digest stays.
         return self.transition(
             [self.State.SENDING], self.State.ACCEPTED, accepted_at=now, sending_since=None,
-            body=None, last_error="",
+            body=None, headers={}, last_error="",
         )  # fmt: skip
 
     def mark_for_retry(self, *, at: datetime, error: str) -> bool:
@@ -216,7 +218,9 @@ class GatewayMessage(models.Model):
             direction=cls.Direction.OUTBOUND,
             request_id=request_id,
             state__in=[cls.State.QUEUED, cls.State.SENDING, cls.State.ACCEPTED],
-        ).update(state=cls.State.ANSWERED, answered_at=now, sending_since=None, body=None)
+        ).update(
+            state=cls.State.ANSWERED, answered_at=now, sending_since=None, body=None, headers={}
+        )
         return updated == 1
 
 
@@ -303,3 +307,27 @@ class AbhaLinkEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+# The M2 records (care contexts, consents, transfers) live in their own module.
+from abdm.records import (  # noqa: E402
+    CareContext,
+    Consent,
+    HealthInformationRequest,
+    HiType,
+    LinkRequest,
+    LinkToken,
+    Share,
+)
+
+__all__ = [
+    "CareContext",
+    "Consent",
+    "Flow",
+    "GatewayMessage",
+    "HealthInformationRequest",
+    "HiType",
+    "LinkRequest",
+    "LinkToken",
+    "Share",
+]

@@ -27,7 +27,11 @@ def deliver(message_id: int) -> timedelta | None:
         return None
     try:
         answer = gateway.post(
-            message.path, message.body, request_id=message.request_id, hip_id=message.hip_id
+            message.path,
+            message.body,
+            request_id=message.request_id,
+            hip_id=message.hip_id,
+            extra_headers=message.headers or None,
         )
     except gateway.GatewayUnreachable as exc:
         if message.attempts >= MAX_ATTEMPTS:

@@ -21,9 +21,17 @@ from core.outages import is_outage
 logger = logging.getLogger(__name__)
 
 
-def send(flow: Flow, path: str, body: dict[str, Any], *, hip: bool = True) -> GatewayMessage:
+def send(
+    flow: Flow,
+    path: str,
+    body: dict[str, Any],
+    *,
+    hip: bool = True,
+    headers: dict[str, str] | None = None,
+) -> GatewayMessage:
     """Queue one call to the gateway at ``path`` (e.g. ``/consent/v3/request/hip/on-notify``).
-    ``hip``: the call names this HIP (header X-HIP-ID). Sent after the caller's transaction
+    ``hip``: the call names this HIP (header X-HIP-ID); ``headers``: extra ones (X-LINK-TOKEN),
+    kept with the body until the gateway accepts the call. Sent after the caller's transaction
     commits, retried with back-off, sent once however often its task runs."""
     message = GatewayMessage.objects.create(
         request_id=uuid.uuid4(),
@@ -33,13 +41,14 @@ def send(flow: Flow, path: str, body: dict[str, Any], *, hip: bool = True) -> Ga
         hip_id=settings.ABDM_HIP_ID if hip else "",
         state=GatewayMessage.State.QUEUED,
         body=body,
+        headers=headers or {},
         body_digest=digest(body),
     )
-    transaction.on_commit(lambda: _hand_over(deliver_gateway_message, message.pk), robust=True)
+    transaction.on_commit(lambda: hand_over(deliver_gateway_message, message.pk), robust=True)
     return message
 
 
-def _hand_over(task: Any, pk: int) -> None:
+def hand_over(task: Any, pk: int) -> None:
     try:
         task.delay(pk)
     except Exception as exc:
@@ -91,5 +100,5 @@ def record_callback(*, request_id: uuid.UUID, flow: Flow, path: str, body: Any) 
         ).pk
     if message.state == GatewayMessage.State.RECEIVED:
         pk = message.pk
-        transaction.on_commit(lambda: _hand_over(process_callback, pk), robust=True)
+        transaction.on_commit(lambda: hand_over(process_callback, pk), robust=True)
     return True, message.pk

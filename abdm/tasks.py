@@ -4,8 +4,9 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
-from abdm import inbound, outbound
+from abdm import inbound, outbound, records
 from core.outages import OUTAGE_RETRYING_TASK
 
 
@@ -34,3 +35,17 @@ def send_overdue_messages() -> int:
     for message_id in overdue:
         deliver_gateway_message.delay(message_id)
     return len(overdue)
+
+
+@shared_task(**OUTAGE_RETRYING_TASK)
+def transfer_health_information(request_id: int) -> None:
+    """Check, acknowledge and push one health-information request, once."""
+    from abdm import transfer  # noqa: PLC0415 - it sends through abdm.services, which queues tasks
+
+    transfer.run(request_id)
+
+
+@shared_task(ignore_result=True)
+def expire_consents() -> int:
+    """Daily: consents past their data-erase time are expired and their artefact dropped."""
+    return records.expire_consents(timezone.now())

@@ -7,8 +7,9 @@ a consultation was assigned to sees everything of it; nobody else sees anything.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext
@@ -159,3 +160,43 @@ def visit_outcome(ticket: Ticket) -> VisitOutcome:
         .first()
     )
     return VisitOutcome(ticket=ticket, prescription=prescription)
+
+
+def signed_consultations(patient_ids: Iterable[int]) -> QuerySet[Consultation]:
+    """Consultations of these patients whose prescription has been signed (the records ABDM
+    may offer as care contexts), oldest first, with what their display needs."""
+    signed = Prescription.objects.filter(
+        consultation=OuterRef("pk"), status=Prescription.Status.FINAL
+    )
+    return (
+        Consultation.objects.filter(patient_id__in=list(patient_ids))
+        .filter(Exists(signed))
+        .select_related("opd")
+        .order_by("started_at")
+    )
+
+
+def final_prescriptions(
+    consultation_ids: Iterable[int], *, signed_from: datetime, signed_to: datetime
+) -> QuerySet[Prescription]:
+    """The valid signed version of each consultation, signed within [from, to], with every
+    relation the FHIR builders read loaded in one go (no query per document)."""
+    return (
+        Prescription.objects.filter(
+            consultation_id__in=list(consultation_ids),
+            status=Prescription.Status.FINAL,
+            finalised_at__gte=signed_from,
+            finalised_at__lte=signed_to,
+        )
+        .select_related(
+            "supersedes",
+            "consultation__ticket__opd",
+            "consultation__opd__state",
+            "consultation__patient__state",
+            "consultation__patient__district",
+            "consultation__doctor__user",
+            "consultation__doctor__facility__state",
+            "consultation__doctor__facility__district",
+        )
+        .prefetch_related("medicines")
+    )

@@ -24,6 +24,7 @@ from audit.selectors import looks_at_family
 from audit.services import record_access
 from consultations import forms, selectors, services
 from consultations.api import PrescriptionSerializer
+from consultations.history_sections import render_sections
 from consultations.models import Consultation, Prescription
 from core.api.errors import flatten_errors
 from core.errors import ServiceError
@@ -142,7 +143,12 @@ def history_page(request: HttpRequest, account: User) -> HttpResponse:
         member.visits.append(Visit(consultation, signed))
     shown = [member.patient for member in members.values() if member.visits]
     record_access(request, AccessEvent.Action.HISTORY, shown)
-    context = {"members": list(members.values()), "looks": looks}
+    family = [member.patient for member in members.values()]
+    context = {
+        "members": list(members.values()),
+        "looks": looks,
+        "sections": render_sections(request, account, family),
+    }
     return render(request, "consultations/history.html", context)
 
 

@@ -261,6 +261,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Consents past their data-erase time: expired, artefact dropped (abdm.records).
+    "expire-abdm-consents": {
+        "task": "abdm.tasks.expire_consents",
+        "schedule": 24 * 60 * 60.0,
+        "options": {"expires": 60 * 60},
+    },
     # Work that committed changes imply (the PDF of a signed prescription) and that is not done
     # in time: sent again with back-off (core.outbox).
     "relay-outbox": {
@@ -451,6 +457,10 @@ ABDM_REGISTRY_URL: str = env.str("ABDM_REGISTRY_URL", default="http://127.0.0.1:
 # account, each in an hour: ABDM texts the ABHA's mobile, which need not be the account's.
 ABHA_OTP_MAX_PER_MEMBER_PER_HOUR = env.int("ABHA_OTP_MAX_PER_MEMBER_PER_HOUR", default=5)
 ABHA_OTP_MAX_PER_ACCOUNT_PER_HOUR = env.int("ABHA_OTP_MAX_PER_ACCOUNT_PER_HOUR", default=12)
+# Entries per page pushed to a requester's dataPushUrl (each page has its own key pair).
+ABDM_PUSH_PAGE_SIZE: int = env.int("ABDM_PUSH_PAGE_SIZE", default=10)
+# Tries of one page's push (5xx, timeout, refused connection) before it counts as failed.
+ABDM_PUSH_ATTEMPTS: int = env.int("ABDM_PUSH_ATTEMPTS", default=4)
 
 # --- Internationalisation and time ---------------------------------------------------------------
 LANGUAGE_CODE = "en"

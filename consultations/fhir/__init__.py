@@ -88,6 +88,7 @@ from consultations.fhir.document import (
     document_bundle,
     op_consult_bundle,
     prescription_bundle,
+    record_bundles,
 )
 from consultations.fhir.elements import dosage_for, resource_id
 
@@ -144,5 +145,6 @@ __all__ = [
     "dosage_for",
     "op_consult_bundle",
     "prescription_bundle",
+    "record_bundles",
     "resource_id",
 ]

@@ -30,7 +30,8 @@ class VersionResources:
         self.facility = self.doctor.facility
         self.ticket = self.consultation.ticket
         self.signed_at = signed_at.astimezone(IST)
-        self.medicines = list(prescription.medicines.order_by("position"))
+        # Sorted here, not by the database: a prefetched list (many documents at once) serves.
+        self.medicines = sorted(prescription.medicines.all(), key=lambda line: line.position)
         self.pdf = self._read_pdf()
 
     # --- ids and references -----------------------------------------------------------------------

@@ -57,6 +57,20 @@ def prescription_bundle(prescription: Prescription) -> dict[str, Any]:
     return _bundle(prescription, RecordKind.PRESCRIPTION)
 
 
+def record_bundles(
+    prescription: Prescription, kinds: Sequence[RecordKind]
+) -> dict[RecordKind, dict[str, Any]]:
+    """Several documents of one prescription, built by one builder (the shared resources and
+    the PDF read once): what an ABDM health-information transfer sends."""
+    if prescription.status not in EXPORTABLE or prescription.finalised_at is None:
+        raise ValueError("Only a signed prescription can be exported; this one is a draft.")
+    with translation.override("en"):
+        builder = Builder(prescription, prescription.finalised_at)
+        return {
+            kind: builder.bundle(kind).model_dump(mode="json", exclude_none=True) for kind in kinds
+        }
+
+
 def document_bundle(prescription: Prescription) -> dict[str, Any]:
     """The document a patient downloads (``application/fhir+json``): the OPConsultRecord."""
     return op_consult_bundle(prescription)

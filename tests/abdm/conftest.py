@@ -8,6 +8,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from abdm import bridge
 from abdm import gateway as client
 from tests.abdm.fake_gateway import FakeGateway
+from tests.abdm.m2 import hip, receiver, recorder  # noqa: F401 - fixtures, used by name
 
 # The offline gateway as a real process (tests/abdm_gateway/conftest.py), for the client's tests.
 from tests.abdm_gateway.conftest import (  # noqa: F401 - fixtures, used by name
@@ -69,3 +70,7 @@ def abha_service(real_gateway: Gateway, settings: SettingsWrapper) -> Iterator[G
     real_gateway.admin("abha", {"otpTtlSeconds": 600, "tokenTtlSeconds": 1800})
     yield real_gateway
     real_gateway.admin("abha", {"otpTtlSeconds": 600, "tokenTtlSeconds": 1800})
+
+
+# A visit in consultation (tests/consultations/conftest.py), for the linking tests.
+from tests.consultations.conftest import visit  # noqa: E402, F401

@@ -32,13 +32,14 @@ CONSENT = {"notification": {"status": "GRANTED", "consentId": "c-1"}}
 
 
 @pytest.fixture
-def handled() -> Iterator[list[uuid.UUID]]:
-    """A handler for consent notifications that records what it was given (the registry is
-    where later work plugs in each flow's processing)."""
+def handled(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[uuid.UUID]]:
+    """A handler for consent notifications that records what it was given, in place of the
+    real one (abdm/handlers.py) for the test."""
     seen: list[uuid.UUID] = []
-    inbound.HANDLERS[Flow.CONSENT_NOTIFY] = lambda message: seen.append(message.request_id)
+    monkeypatch.setitem(
+        inbound.HANDLERS, Flow.CONSENT_NOTIFY, lambda message: seen.append(message.request_id)
+    )
     yield seen
-    inbound.HANDLERS.pop(Flow.CONSENT_NOTIFY, None)
 
 
 def call(

@@ -98,8 +98,9 @@ def test_a_gateway_callback_is_verified_stored_answered_202_and_processed(
 
 
 def test_our_reply_is_matched_by_the_gateway_to_its_callback_and_accepted_once(
-    bridged: Gateway, django_capture_on_commit_callbacks: Capture
+    bridged: Gateway, django_capture_on_commit_callbacks: Capture, processed: Processed
 ) -> None:
+    # ``processed`` stands in for the consent handler, which would send its own answer first.
     callback_id = bridged.enqueue(NOTIFY, {"notification": {"consentId": "c-2"}}, hipId=HIP_ID)
     delivered(bridged, callback_id)
     reply = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,63 @@ def test_a_worker_processes_a_callback_once_however_often_it_arrives(
 def _statuses(gateway: Gateway, request_id: str) -> list[int]:
     record = next(d for d in gateway.deliveries() if d["requestId"] == request_id)
     return [a["status"] for a in record["history"]]
+
+
+def test_a_worker_answers_a_health_information_request_and_pushes_the_documents(
+    real_gateway: Gateway, worker: ManagedProcess, live_server: Any, family: Any
+) -> None:
+    import abdm_ecdh  # noqa: PLC0415
+
+    from abdm.models import CareContext, Consent, HealthInformationRequest  # noqa: PLC0415
+    from tests.abdm.m2 import SIGNED_AT, signed_visits  # noqa: PLC0415
+    from tests.abdm_gateway.harness import Bridge  # noqa: PLC0415
+
+    [visit] = signed_visits(family)
+    context = CareContext.objects.create(
+        patient=family, consultation=visit, reference=visit.public_id, display="x",
+        state=CareContext.State.LINKED,
+    )  # fmt: skip
+    consent = Consent.objects.create(
+        consent_id="c-worker", status="GRANTED", patient=family, hi_types=["Prescription"],
+        date_from=SIGNED_AT - timedelta(days=1), date_to=SIGNED_AT + timedelta(days=1),
+        data_erase_at=datetime.now(UTC) + timedelta(days=1),
+    )  # fmt: skip
+    consent.care_contexts.add(context)
+    requester = abdm_ecdh.generate_key_material()
+    receiver = Bridge().start()
+    real_gateway.register_bridge(real_gateway.token(), live_server.url)
+    try:
+        real_gateway.enqueue(
+            "/api/v3/hip/health-information/request",
+            {
+                "transactionId": "t-worker",
+                "hiRequest": {
+                    "consent": {"id": "c-worker"},
+                    "dateRange": {"from": SIGNED_AT.isoformat(), "to": SIGNED_AT.isoformat()},
+                    "dataPushUrl": f"{receiver.url}/push",
+                    "keyMaterial": {
+                        "cryptoAlg": "ECDH", "curve": "Curve25519",
+                        "dhPublicKey": {"expiry": None, "parameters": "", "keyValue": requester.public_key},  # noqa: E501
+                        "nonce": requester.nonce,
+                    },
+                },
+            },
+            hipId=HIP_ID,
+        )  # fmt: skip
+
+        def transferred() -> bool:
+            found = HealthInformationRequest.objects.filter(transaction_id="t-worker").first()
+            return found is not None and found.state == "transferred"
+
+        wait_for(transferred, "the transfer", worker, WAIT_SECONDS)
+        [page] = receiver.received
+        [entry] = page.body["entries"]
+        key = page.body["keyMaterial"]
+        plain = abdm_ecdh.decrypt(
+            entry["content"], key["nonce"], requester.nonce, requester.private_key,
+            key["dhPublicKey"]["keyValue"],
+        ).decrypted_data  # fmt: skip
+        assert '"resourceType":"Bundle"' in plain
+        assert entry["careContextReference"] == str(visit.public_id)
+    finally:
+        receiver.stop()
