@@ -186,6 +186,8 @@ def install(
     admin = CmAdmin(cm, hi)
     router = app.router
     router.add_post(DATA_PUSH, hi.data_push)
+    app.on_startup.append(hi.start)
+    app.on_cleanup.append(hi.close)
     router.add_get(f"{ADMIN}/links", admin.links)
     router.add_post(f"{ADMIN}/discover", admin.discover)
     router.add_get(f"{ADMIN}/link-transactions/{{txn}}", admin.link_txn)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,42 +16,38 @@ from abdm.models import CareContext, Flow, GatewayMessage
 from notifications.sms import SmsMessage
 from patients.models import Patient, Relationship, Sex
 from queues.models import Ticket
-from tests.abdm.m2 import Recorder, callback, delivered, outbound, signed_visits, wait
+from tests.abdm.m2 import Recorder, callback, outbound, signed_visits, wait
 from tests.abdm_gateway.harness import HIP_ID, Gateway
 from tests.consultations.prescribing import sign
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-ON_GENERATE_TOKEN = "/api/v3/hip/token/on-generate-token"
-ON_CARECONTEXT = "/api/v3/link/on_carecontext"
 DISCOVER = "/api/v3/hip/patient/care-context/discover"
 INIT = "/api/v3/hip/link/care-context/init"
 CONFIRM = "/api/v3/hip/link/care-context/confirm"
 ABHA = "91123456789015"
 
 
-def with_abha(patient: Patient) -> Patient:
+def with_abha(patient: Patient, *, born: date = date(1988, 3, 14)) -> Patient:
+    """The member is the offline gateway's demo ABHA holder Sunita Devi (abdm_gateway/abha_data.py),
+    so its consent manager issues link tokens for her."""
+    patient.name, patient.sex, patient.date_of_birth = "Sunita Devi", Sex.FEMALE, born
     patient.abha_number = ABHA
     patient.abha_address = "sunita.devi@sbx"
     patient.save()
     return patient
 
 
-def answer_token(gateway: Gateway, request: GatewayMessage, **body: Any) -> None:
-    body = body or {"abhaAddress": "sunita.devi@sbx", "linkToken": "link-token-1"}
-    answer = {**body, "response": {"requestId": str(request.request_id)}}
-    delivered(gateway, gateway.enqueue(ON_GENERATE_TOKEN, answer, hipId=HIP_ID, expectsReply=False))
-
-
-def answer_link(gateway: Gateway, request: GatewayMessage, error: str | None = None) -> None:
-    answer: dict[str, Any] = {"abhaAddress": "sunita.devi@sbx"}
-    if error:
-        answer["error"] = {"code": error, "message": "Invalid or expired link token"}
-    else:
-        answer["status"] = "Successfully Linked care context"
-    answer["response"] = {"requestId": str(request.request_id)}
-    delivered(gateway, gateway.enqueue(ON_CARECONTEXT, answer, hipId=HIP_ID, expectsReply=False))
+def linked_at_gateway(gateway: Gateway) -> set[str]:
+    """The care contexts the gateway's consent manager holds for Sunita at our HIP."""
+    links = gateway.admin(f"cm/links?abhaNumber={ABHA}")
+    return {
+        context["careContextReference"]
+        for hip in links["hips"]
+        if hip["hipId"] == HIP_ID
+        for context in hip["careContexts"]
+    }
 
 
 def accepted(flow: str, count: int = 1) -> list[GatewayMessage]:
@@ -83,14 +80,11 @@ def test_signing_a_prescription_links_the_visit_to_the_patients_abha(
         "abhaAddress": "sunita.devi@sbx",
         "name": "Sunita Devi",
         "gender": "F",
-        "yearOfBirth": 1990,
+        "yearOfBirth": 1988,
     }
 
-    [request] = accepted(Flow.GENERATE_TOKEN)
-    answer_token(hip, request)
-
     [link_call] = recorder.wait_for("/hip/v3/link/carecontext")
-    assert link_call.status == 202 and link_call.headers["X-LINK-TOKEN"] == "link-token-1"
+    assert link_call.status == 202 and link_call.headers["X-LINK-TOKEN"]
     [entry] = link_call.body["patient"]
     assert entry["referenceNumber"] == str(visit.patient.public_id)
     assert entry["careContexts"] == [
@@ -101,10 +95,11 @@ def test_signing_a_prescription_links_the_visit_to_the_patients_abha(
 
     [link] = accepted(Flow.LINK_CARECONTEXT)
     assert link.headers == {}  # the token is not kept once the gateway has it
-    answer_link(hip, link)
 
+    wait(lambda: CareContext.objects.filter(state=CareContext.State.LINKED).exists(), "the link")
     context.refresh_from_db()
     assert context.state == CareContext.State.LINKED and context.how == CareContext.How.HIP
+    assert str(context.reference) in linked_at_gateway(hip)
     assert context.linked_at is not None and context.abha_address == "sunita.devi@sbx"
 
 
@@ -114,15 +109,15 @@ def test_a_token_still_valid_is_reused_for_the_next_visit(
     with_abha(family)
     first, second = signed_visits(family, 2)
     linking.link_consultations(family, [first])
-    [request] = accepted(Flow.GENERATE_TOKEN)
-    answer_token(hip, request)
     accepted(Flow.LINK_CARECONTEXT)
 
     linking.link_consultations(family, [second])
 
     links = recorder.wait_for("/hip/v3/link/carecontext", 2)
-    assert [c.headers["X-LINK-TOKEN"] for c in links] == ["link-token-1"] * 2
+    assert links[0].headers["X-LINK-TOKEN"] == links[1].headers["X-LINK-TOKEN"]
     assert len(recorder.calls("/v3/token/generate-token")) == 1
+    ours = {str(c.public_id) for c in (first, second)}
+    wait(lambda: ours <= linked_at_gateway(hip), "both linked at the gateway")
 
 
 def test_an_expired_token_is_renewed_once_and_a_second_refusal_fails_the_link(
@@ -130,37 +125,31 @@ def test_an_expired_token_is_renewed_once_and_a_second_refusal_fails_the_link(
 ) -> None:
     with_abha(family)
     [visit] = signed_visits(family)
-    linking.link_consultations(family, [visit])
-    answer_token(hip, accepted(Flow.GENERATE_TOKEN)[0])
-    answer_link(hip, accepted(Flow.LINK_CARECONTEXT)[0], error="ABDM-1094")
+    hip.admin("cm/settings", {"linkTokenTtlSeconds": 0})  # every token it issues has expired
+    try:
+        linking.link_consultations(family, [visit])
 
-    second = accepted(Flow.GENERATE_TOKEN, 2)[1]
-    assert CareContext.objects.get().state == CareContext.State.PENDING
-    answer_token(hip, second, abhaAddress="sunita.devi@sbx", linkToken="link-token-2")
+        context = wait(
+            lambda: CareContext.objects.filter(state=CareContext.State.FAILED).first(), "failure"
+        )
+    finally:
+        hip.admin("cm/settings", {"linkTokenTtlSeconds": 1800})
+    assert context.error_code == "ABDM-1094"
     links = recorder.wait_for("/hip/v3/link/carecontext", 2)
-    assert links[1].headers["X-LINK-TOKEN"] == "link-token-2"
-    answer_link(hip, accepted(Flow.LINK_CARECONTEXT, 2)[1], error="ABDM-1094")
-
-    context = CareContext.objects.get()
-    assert context.state == CareContext.State.FAILED and context.error_code == "ABDM-1094"
+    assert links[0].headers["X-LINK-TOKEN"] != links[1].headers["X-LINK-TOKEN"]
     assert len(recorder.calls("/v3/token/generate-token")) == 2
+    assert str(context.reference) not in linked_at_gateway(hip)
 
 
 def test_a_refused_token_fails_the_waiting_care_contexts(hip: Gateway, family: Patient) -> None:
-    with_abha(family)
+    with_abha(family, born=date(1990, 3, 14))  # not the year the ABHA holds
     [visit] = signed_visits(family)
     linking.link_consultations(family, [visit])
-    answer_token(
-        hip,
-        accepted(Flow.GENERATE_TOKEN)[0],
-        abhaAddress="sunita.devi@sbx",
-        error={"code": "ABDM-1204", "message": "Demographics do not match"},
-    )
 
     context = wait(
         lambda: CareContext.objects.filter(state=CareContext.State.FAILED).first(), "failure"
     )
-    assert context.error_code == "ABDM-1204"
+    assert context.error_code == "ABDM-1092"
     assert not outbound(Flow.LINK_CARECONTEXT)
 
 
@@ -182,11 +171,14 @@ def test_an_abha_added_later_links_the_members_signed_consultations(
 
     assert linking.link_existing_care_contexts(family) == 3
 
-    answer_token(hip, accepted(Flow.GENERATE_TOKEN)[0])
     [link] = recorder.wait_for("/hip/v3/link/carecontext")
     assert link.body["patient"][0]["count"] == 3
-    answer_link(hip, accepted(Flow.LINK_CARECONTEXT)[0])
-    assert set(CareContext.objects.values_list("state", flat=True)) == {"linked"}
+    ours = {str(c.reference) for c in CareContext.objects.all()}
+    wait(lambda: len(ours) == 3 and ours <= linked_at_gateway(hip), "three linked at the gateway")
+    wait(
+        lambda: set(CareContext.objects.values_list("state", flat=True)) == {"linked"},
+        "three linked here",
+    )
     assert linking.link_existing_care_contexts(family) == 0  # nothing left to link
 
 

@@ -485,9 +485,8 @@ def test_pushed_entries_are_decrypted_checked_and_the_transfer_completes_on_noti
         page=1,
         pages=2,
     )
-    assert status == 202
-    shown = transaction(hip, txn)
-    assert shown["state"] == "TRANSFERRING"
+    assert status == 202  # answered at once, checked after
+    shown = wait_for(lambda: transaction(hip, txn), lambda t: t["state"] == "TRANSFERRING")
     assert shown["sessionStatus"] == "ACKNOWLEDGED"
 
     status, _ = hip.push(
@@ -501,11 +500,11 @@ def test_pushed_entries_are_decrypted_checked_and_the_transfer_completes_on_noti
     )
     assert status == 202
     consent_id = request.body["hiRequest"]["consent"]["id"]
-    assert transaction(hip, txn)["state"] == "TRANSFERRING"  # pages alone do not complete it
+    checked = wait_for(lambda: transaction(hip, txn), lambda t: len(t["pages"]) == 2)
+    assert checked["state"] == "TRANSFERRING"  # pages alone do not complete it
     notify_done(hip, txn, consent_id, [good, tampered, mis_summed, not_fhir])
 
-    shown = transaction(hip, txn)
-    assert shown["state"] == "COMPLETE"
+    shown = wait_for(lambda: transaction(hip, txn), lambda t: t["state"] == "COMPLETE")
     assert shown["sessionStatus"] == "TRANSFERRED"
     assert [p["pageNumber"] for p in shown["pages"]] == [1, 2]
     by_ref = {e["careContextReference"]: e for e in shown["entries"]}
@@ -531,7 +530,7 @@ def test_a_transfer_whose_notify_comes_first_completes_with_its_last_page(hip: H
     notify_done(hip, txn, consent_id, [reference])
     assert transaction(hip, txn)["state"] != "COMPLETE"
     hip.push(request.body, [Entry(reference, plain(document("Late page")))])
-    assert transaction(hip, txn)["state"] == "COMPLETE"
+    wait_for(lambda: transaction(hip, txn), lambda t: t["state"] == "COMPLETE")
 
 
 def test_the_data_push_refuses_a_bad_token_or_an_unknown_transaction(hip: Hip):
@@ -572,7 +571,7 @@ def test_decrypted_content_is_dropped_at_data_erase_at(hip: Hip):
         hip, [reference], expiresAt=iso(erase + timedelta(hours=1)), dataEraseAt=iso(erase)
     )
     hip.push(request.body, [Entry(reference, plain(document("Erased soon")))])
-    entry = transaction(hip, txn)["entries"][0]
+    entry = wait_for(lambda: transaction(hip, txn), lambda t: t["entries"])["entries"][0]
     assert json.loads(entry["content"])["resourceType"] == "Bundle"
     shown = wait_for(lambda: transaction(hip, txn), lambda t: t["entries"][0]["content"] is None)
     entry = shown["entries"][0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -181,7 +182,10 @@ def test_grant_ask_for_the_data_and_see_what_arrived(hip: Hip, browser):
             }
         },
     )
-    html = page(browser)
+    # The page is checked after it was answered: the PHR page shows it once it is.
+    deadline = time.monotonic() + 10
+    while ": complete</h4>" not in (html := page(browser)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "Cough and cold" in html
     assert "01 Dec 2026, 10:00 IST" in html
     assert html.count('<span class="ok">passed</span>') >= 3
