@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from stdnum.exceptions import ValidationError as NumberInvalid
 from stdnum.in_ import aadhaar as aadhaar_number
 
-from abdm import abha
+from abdm import abha, linking
 from abdm.abha import LoginMethod
 from abdm.models import AbhaLinkEvent
 from accounts.mobile import normalise_indian_mobile
@@ -396,6 +396,9 @@ def _link(
             _("This ABHA is already linked to another member of your family."),
             code="abha_taken",
         ) from None
+    # The member's signed consultations join their ABHA (HIP-initiated linking, in the
+    # background): from now on they appear in the member's health locker.
+    linking.link_existing_care_contexts(member)
 
 
 def unlink(*, session: SessionBase, actor: User, member: Patient) -> None:

@@ -123,6 +123,12 @@ def patient_list(value: Any, field: str = "patient") -> list[dict[str, Any]]:
     return value
 
 
+# The health-information user a consent names unless the form names another (the PHR page and
+# the admin API take hiuId, hiuName and requesterName).
+DEMO_HIU = ("IN0910000162", "District Hospital, Lucknow (demo HIU)")
+DEMO_REQUESTER = "Dr Asha Verma"
+
+
 class ConsentManager:
     def __init__(
         self, config: Config, store: Store, keys: Keys, outbox: Outbox, abha: AbhaStore
@@ -447,6 +453,12 @@ class ConsentManager:
             ],
             "purpose": {"text": PURPOSES[purpose], "code": purpose, "refUri": PURPOSE_REF_URI},
             "hip": {"id": hip_id, "name": str(form.get("hipName") or hip_id)},
+            # Who will read the records: the HIU the person chose, and who asked for them.
+            "hiu": {
+                "id": str(form.get("hiuId") or DEMO_HIU[0]),
+                "name": str(form.get("hiuName") or DEMO_HIU[1]),
+            },
+            "requester": {"name": str(form.get("requesterName") or DEMO_REQUESTER)},
             "consentManager": {"id": self.config.cm_id},
             "hiTypes": hi_types,
             "permission": {
