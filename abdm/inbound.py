@@ -1,9 +1,9 @@
 """Processing callbacks from the gateway, once each.
 
 ``abdm.services.record_callback`` stores a verified callback and hands it to a Celery task after
-commit; the task calls ``process``, which runs the flow's handler from ``HANDLERS``. A flow
-whose processing is not built yet has no handler: its callbacks are recorded and marked
-processed. Later work registers handlers with ``handles``.
+commit; the task calls ``process``, which runs the flow's handler from ``HANDLERS``. Handlers
+register with ``handles`` (``abdm/handlers.py`` and ``abdm/share.py``, imported at app start); a
+callback of a flow with no handler is recorded and marked processed.
 """
 
 from __future__ import annotations

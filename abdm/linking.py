@@ -264,9 +264,9 @@ def _identifiers(value: Any) -> dict[str, str]:
 
 
 def match_patient(data: dict[str, Any]) -> tuple[Patient | None, str]:
-    """The one family member a discovery names (WIRE.md): by the ABHA number; else by the
-    family's verified mobile and name, gender and year of birth; else by the Patient ID (MR)
-    and the same. Two members matching a rule is no match: we never guess."""
+    """The one family member a discovery names (docs/abdm.md, "Wire shapes"): by the ABHA
+    number; else by the family's verified mobile and name, gender and year of birth; else by the
+    Patient ID (MR) and the same. Two members matching a rule is no match: we never guess."""
     verified = {
         i.get("type"): str(i.get("value") or "")
         for i in wire.items(data.get("verifiedIdentifiers"))

@@ -40,7 +40,7 @@ PURPOSES = {
 
 
 class HiType(models.TextChoices):
-    """The health-information types this HIP serves (WIRE.md)."""
+    """The health-information types this HIP serves (docs/abdm.md, "Wire shapes")."""
 
     OP_CONSULTATION = "OPConsultation", _("Consultation record")
     PRESCRIPTION = "Prescription", _("Prescription")

@@ -1,5 +1,6 @@
-"""Small pieces of ABDM's wire format shared by the M2 flows (WIRE.md): times, the
-``response`` that names the callback answered, error objects, the patient's identifiers."""
+"""Small pieces of ABDM's wire format shared by the M2 flows (docs/abdm.md, "Wire shapes"):
+times, the ``response`` that names the callback answered, error objects, the patient's
+identifiers."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ def test_the_demo_family_has_signed_past_visits_to_share_through_abdm() -> None:
     by_member = sorted(signed.values_list("consultation__patient__name", flat=True))
     assert by_member == ["Ramesh Kumar", "Sunita Devi", "Sunita Devi", "Sunita Devi"]
     assert all(p.finalised_at is not None and p.finalised_at < timezone.now() for p in signed)
-    assert all(p.number and p.verification_code for p in signed)
+    assert all(p.number and p.verification_code and p.pdf_sha256 for p in signed)
     # Again: no second set of visits.
     seed_demo()
     assert signed.count() == 4

@@ -14,6 +14,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Role, User
+from consultations.documents import ensure_stored
+from consultations.models import Prescription
 from core.clock import india_today
 from core.models import District, Language, State
 from demo.visits import signed_visits
@@ -75,7 +77,9 @@ class Command(BaseCommand):
             self._staff("admin.national", "National Administrator", Role.NATIONAL_ADMIN, None)
             self._family(up, lucknow)
             self._round_the_clock_opd(up)
-            self._past_visits(up)
+            past = self._past_visits(up)
+        for prescription in past:  # the signed PDF each document carries, as after a signing
+            ensure_stored(prescription)
         # Past weeks of made-up visits for the dashboards (once: it adds nothing after that).
         call_command("seed_history", stdout=self.stdout)
         self._print_logins()
@@ -153,20 +157,22 @@ class Command(BaseCommand):
             ]
         )
 
-    def _past_visits(self, state: State) -> None:
+    def _past_visits(self, state: State) -> list[Prescription]:
         """Sunita's and Ramesh's own past visits with signed prescriptions (once): the records
         the family links to an ABHA and shares through ABDM's consent manager."""
         account = User.objects.get(mobile=DEMO_MOBILE)
         opd = Opd.objects.get(state=state, code="GM")
         doctor = Doctor.objects.get(user__username=DOCTORS[0]["username"])
         today = india_today()
+        made: list[Prescription] = []
         for name, ago in (("Sunita Devi", (40, 21, 7)), ("Ramesh Kumar", (12,))):
             member = Patient.objects.get(account=account, name=name)
             if member.consultations.exists():
                 continue
             days = [today - timedelta(days=n) for n in ago]
             rng = random.Random(name)  # noqa: S311 - made-up visits, not secrets
-            signed_visits(member, opd=opd, doctor=doctor, days=days, rng=rng)
+            made += signed_visits(member, opd=opd, doctor=doctor, days=days, rng=rng)
+        return made
 
     def _print_logins(self) -> None:
         where = "SMS_FILE_PATH" if "File" in settings.SMS_BACKEND else "this console"
