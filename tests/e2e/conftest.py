@@ -92,15 +92,27 @@ def live_app(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveApp]:
     """Daphne and a Celery worker on the test database, for the whole session."""
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    with running_app(tmp_path_factory.mktemp("e2e"), database_url) as app:
+        yield app
+
+
+@contextlib.contextmanager
+def running_app(
+    work: Path, database_url: str, extra_env: dict[str, str] | None = None
+) -> Iterator[LiveApp]:
+    """A private broker, a Celery worker and Daphne on ``database_url``, logging into ``work``.
+
+    ``extra_env`` adds settings both processes read (a module overriding ``live_app`` uses it,
+    e.g. to point the app at a gateway of its own).
+    """
     if not settings.REDIS_URL:
         pytest.fail("The browser tests need Redis: set REDIS_URL.")
     redis_server = shutil.which("redis-server")
     if redis_server is None:
         pytest.fail("The browser tests need redis-server on PATH for a private Celery broker.")
-    with django_db_blocker.unblock():
-        database_url = _test_database_url()
 
-    work = tmp_path_factory.mktemp("e2e")
     broker_port, web_port = free_port(), free_port()
     url = f"http://127.0.0.1:{web_port}"
     # The tests expect the default OTP limits, the file SMS backend and a worker: no stray
@@ -133,6 +145,7 @@ def live_app(
         QUEUE_SWEEPER_IN_WEB="0",
         PYTHONUNBUFFERED="1",
     )
+    env.update(extra_env or {})
 
     broker = ManagedProcess(
         "redis-server (broker)",
