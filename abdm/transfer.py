@@ -150,9 +150,17 @@ def run(request_id: int) -> None:
     if not request.move(Requested.REQUESTED, Requested.ACKNOWLEDGED, consent=consent):
         return
     _on_request(request, "ACKNOWLEDGED", None)
+    started = time.monotonic()
     allowed = slots(request, consent)
     delivered = push(request, consent, allowed)
     finish(request, consent, allowed, delivered)
+    logger.info(
+        "HI request %s: waited %.0f ms after receipt, transferred in %.0f ms",
+        request.transaction_id,
+        (timezone.now() - request.requested_at).total_seconds() * 1000
+        - (time.monotonic() - started) * 1000,
+        (time.monotonic() - started) * 1000,
+    )
 
 
 def _on_request(request: HealthInformationRequest, status: str, refused: Refusal | None) -> None:

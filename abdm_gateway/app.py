@@ -188,6 +188,11 @@ async def deliveries(request: web.Request) -> web.Response:
     return web.json_response(request.app[STORE].deliveries())
 
 
+async def drop_deliveries(request: web.Request) -> web.Response:
+    """Give up every callback not delivered yet (tests, between one bridge and the next)."""
+    return web.json_response({"dropped": request.app[STORE].drop_pending()})
+
+
 async def callbacks(request: web.Request) -> web.Response:
     """Queue a callback by hand (tests, demos): what enqueue_callback does for later flows."""
     body = await read_json(request)
@@ -269,6 +274,7 @@ def build(config: Config) -> web.Application:
     app.router.add_get("/_admin/faults", faults)
     app.router.add_post("/_admin/faults", faults)
     app.router.add_get("/_admin/deliveries", deliveries)
+    app.router.add_post("/_admin/deliveries/drop", drop_deliveries)
     app.router.add_post("/_admin/callbacks", callbacks)
     app.router.add_post("/_admin/keys/rotate", rotate_key)
     app.router.add_post("/_admin/keys/retire", retire_keys)

@@ -191,6 +191,15 @@ class Store:
         ).fetchall()
         return [Delivery(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows]
 
+    def drop_pending(self) -> int:
+        """Give up every delivery not made yet (an admin switch: a test's leftovers must not
+        reach the next test's bridge). Returns how many."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            return self.db.execute(
+                "UPDATE deliveries SET state = 'dropped' WHERE state = 'pending'"
+            ).rowcount
+
     def pending_count(self) -> int:
         return int(
             self.db.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'").fetchone()[0]
@@ -222,7 +231,7 @@ class Store:
             if not duplicate:
                 self.db.execute(
                     "UPDATE deliveries SET state = ?, attempts = attempts + 1, next_at = ?,"
-                    " last_status = ?, last_error = ? WHERE id = ?",
+                    " last_status = ?, last_error = ? WHERE id = ? AND state != 'dropped'",
                     (state, next_at, status, error, delivery.id),
                 )
 

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -99,7 +100,7 @@ class Services:
         process = subprocess.Popen(
             args,
             cwd=ROOT,
-            env=dict(os.environ),
+            env={**os.environ, "LOG_LEVEL": "INFO"},  # the worker logs each transfer's timings
             stdin=subprocess.DEVNULL,
             stdout=(self.work / f"{name}.log").open("wb"),
             stderr=subprocess.STDOUT,
@@ -155,6 +156,13 @@ class Services:
     def stop(self) -> None:
         for process in reversed(self.processes):
             stop_process(process)
+
+    def transfer_timings(self) -> tuple[list[float], list[float]]:
+        """From the worker's log (abdm.transfer): per transfer, the wait between receipt and the
+        transfer's start (callback processing, Celery hand-overs) and the transfer itself."""
+        text = (self.work / "celery.log").read_text(errors="replace")
+        found = re.findall(r"waited (-?\d+) ms after receipt, transferred in (\d+) ms", text)
+        return [float(w) for w, _ in found], [float(t) for _, t in found]
 
     def log_tails(self) -> str:
         parts = []
@@ -378,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
             ]
         counted = runs[args.warmup :]
         times = [run["ms"] for run in counted]
+        waits, transfers = services.transfer_timings()
+        if len(transfers) == len(runs):
+            result.update(
+                hi_wait_p50_ms=round(percentile(waits[args.warmup :], 50), 1),
+                hi_transfer_p50_ms=round(percentile(transfers[args.warmup :], 50), 1),
+            )
         expected = 2 * args.care_contexts
         result.update(
             care_contexts=args.care_contexts,

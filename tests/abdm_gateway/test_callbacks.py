@@ -166,3 +166,18 @@ def test_a_delivery_gives_up_after_the_last_attempt(tmp_path: Path):
 
     assert failed["attempts"] == 3
     assert len(bridge.received) == 3
+
+
+def test_dropped_deliveries_never_reach_the_next_bridge(abdm_gateway: Gateway, abdm_bridge: Bridge):
+    abdm_bridge.answers[:] = [503] * 20  # the first bridge keeps failing: the callback waits
+    request_id = abdm_gateway.enqueue(NOTIFY, {"n": 1})
+    abdm_bridge.wait_for(1)
+
+    assert abdm_gateway.admin("deliveries/drop", {})["dropped"] >= 1
+    abdm_bridge.answers.clear()  # the bridge would now accept it: nothing comes
+
+    wait_for_state(abdm_gateway, request_id, "dropped")
+    time.sleep(1.5)  # longer than the back-off before its next try
+    final = delivery(abdm_gateway, request_id)
+    assert final["state"] == "dropped"
+    assert 202 not in [a["status"] for a in final["history"]]
