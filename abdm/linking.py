@@ -51,10 +51,9 @@ def has_abha(patient: Patient) -> bool:
 
 
 def prescription_finalised(sender: object, *, prescription: Prescription, **kwargs: Any) -> None:
-    """Receives ``consultations.signals.prescription_finalised`` after the signing committed."""
-    consultation = Consultation.objects.select_related("patient", "opd").get(
-        pk=prescription.consultation_id
-    )
+    """Receives ``consultations.signals.prescription_finalised`` once the signed record is
+    complete (its consultation, patient and OPD come loaded); idempotent."""
+    consultation = prescription.consultation
     if has_abha(consultation.patient):
         link_consultations(consultation.patient, [consultation])
 

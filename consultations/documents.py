@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from consultations import announcements, pdf, printed
 from consultations.models import Prescription
+from consultations.signals import prescription_finalised
 from core import outbox
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,10 @@ def render_key(prescription_id: int) -> str:
 
 
 def render_and_store(prescription_id: int) -> None:
-    """Render once and store the PDF, then ask for the patient's notifications; the outbox
-    message is done when they are recorded."""
+    """Render once and store the PDF, then ask for the patient's notifications and announce
+    the signed record to the apps that listen (``signals.prescription_finalised``: ABDM links
+    it to the patient's ABHA); the outbox message is done when they are recorded, in one
+    transaction, so a worker killed half-way leaves it to be done again, never half done."""
     prescription = _signed(prescription_id)
     if prescription is None:
         logger.warning("Prescription %s is not signed: no document to render", prescription_id)
@@ -52,6 +55,15 @@ def render_and_store(prescription_id: int) -> None:
     with transaction.atomic():
         # Idempotent on its side: asked again after a re-run, it sends nothing twice.
         announcements.announce_prescription_ready(stored)
+        # Robust: a listener that fails (ABDM) never holds back the family's prescription; its
+        # own work is idempotent, so a run repeated after a crash adds nothing.
+        for receiver, error in prescription_finalised.send_robust(
+            sender=Prescription, prescription=stored
+        ):
+            if isinstance(error, Exception):
+                logger.error(
+                    "%s failed for prescription %s: %s", receiver, stored.pk, type(error).__name__
+                )
         outbox.complete(render_key(prescription_id))
 
 

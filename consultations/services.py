@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 
 from consultations import documents, validation
 from consultations.models import Consultation, MedicineLine, Prescription, PrescriptionCounter
-from consultations.signals import prescription_finalised
 from core import outbox
 from core.clock import IST
 from core.errors import Conflict, Invalid
@@ -162,13 +161,10 @@ def finalise(
 
 
 def _after_finalise(prescription: Prescription) -> None:
-    """Render the PDF, then tell the patient: recorded in the signing transaction (outbox),
-    sent to Celery after the commit and again by the relay until it is done."""
+    """Render the PDF, then tell the patient and the apps that listen (ABDM): recorded in the
+    signing transaction (outbox), sent to Celery after the commit and again by the relay until
+    it is done (``consultations.documents.render_and_store``)."""
     outbox.enqueue(RENDER_TASK, prescription.pk, key=documents.render_key(prescription.pk))
-    # Robust: a receiver that fails (ABDM) never undoes or fails the signing.
-    transaction.on_commit(
-        lambda: prescription_finalised.send_robust(sender=Prescription, prescription=prescription)
-    )
 
 
 def start_correction(final: Prescription, *, doctor: Doctor) -> Prescription:

@@ -20,6 +20,7 @@ from accounts.models import Role, User
 from audit.models import AccessEvent, AppendOnly
 from audit.services import record_access
 from consultations.models import Prescription
+from core.clock import IST
 from patients.models import Patient, Relationship
 from queues.models import Attachment, Ticket
 from tests.consultations.prescribing import sign
@@ -285,7 +286,7 @@ def test_the_national_administrator_searches_the_log(some_looks: Ticket) -> None
     by_mobile = admin.get("/admin/audit/accessevent/", {"q": mobile}).content.decode()
     assert by_mobile.count('class="field-action"') == 0
 
-    today = timezone.localdate()
+    today = timezone.now().astimezone(IST).date()  # the admin's dates are IST's
     by_day = admin.get(
         "/admin/audit/accessevent/",
         {"at__year": today.year, "at__month": today.month, "at__day": today.day},

@@ -9,6 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from consultations import documents, pdf, printed
+from consultations.signals import prescription_finalised
+from core.models import OutboxMessage
+from notifications.models import Notification
 from tests.consultations.prescribing import sign
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +59,27 @@ def test_the_layout_reads_nothing(visit, django_capture_on_commit_callbacks):
     with CaptureQueriesContext(connection) as queries:
         pdf.render(document)
     assert queries.captured_queries == []
+
+
+def test_a_listener_that_fails_never_holds_back_the_familys_prescription(
+    visit, django_capture_on_commit_callbacks
+):
+    """The signed record is announced to the apps above (ABDM) in the transaction that finishes
+    the render; a listener that fails is logged, and the family still gets its prescription."""
+    heard = []
+
+    def failing(sender, *, prescription, **kwargs):
+        heard.append(prescription.pk)
+        raise RuntimeError("the listener is down")
+
+    prescription_finalised.connect(failing, dispatch_uid="test-failing-listener")
+    try:
+        prescription = sign(visit, django_capture_on_commit_callbacks)
+        with django_capture_on_commit_callbacks(execute=False):
+            documents.render_and_store(prescription.pk)
+    finally:
+        prescription_finalised.disconnect(dispatch_uid="test-failing-listener")
+
+    assert heard == [prescription.pk]
+    assert Notification.objects.filter(about=prescription.public_id).exists()
+    assert OutboxMessage.objects.get(key=documents.render_key(prescription.pk)).done_at is not None

@@ -194,7 +194,9 @@ def test_catch_up_picks_up_changes_made_after_a_slice_was_rolled_up(
 
 
 def test_catch_up_finds_a_change_that_committed_after_it_had_read(world: World) -> None:
-    now = timezone.now()
+    # At least two hours into today in IST, so the booking an hour earlier is today's too.
+    start_of_day = datetime.combine(timezone.now().astimezone(IST).date(), datetime.min.time(), IST)
+    now = max(timezone.now(), start_of_day + timedelta(hours=2))
     ticket = make_ticket(
         world.up_general, world.patient("girl"), booked_at=now - timedelta(hours=1)
     )
