@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from abdm import registry_services
 from abdm.models import GatewayMessage, ProfileShare
+from consultations.admin import ReadOnlyAdmin
 from providers.admin import doctor_actions, facility_actions
 from providers.models import Doctor, Facility, RegistryStatus
 
@@ -30,8 +31,18 @@ def _may_see(request: HttpRequest) -> bool:
     )
 
 
+class NationalReadOnly(ReadOnlyAdmin):
+    """Read-only (consultations' ReadOnlyAdmin), and seen by national administrators only."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _may_see(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _may_see(request)
+
+
 @admin.register(GatewayMessage)
-class GatewayMessageAdmin(admin.ModelAdmin[GatewayMessage]):
+class GatewayMessageAdmin(NationalReadOnly):
     list_display = ("created_at", "direction", "flow", "state", "attempts", "request_id")
     list_filter = ("direction", "flow", "state")
     search_fields = ("=request_id", "=answers_request_id")
@@ -42,24 +53,9 @@ class GatewayMessageAdmin(admin.ModelAdmin[GatewayMessage]):
     )  # fmt: skip
     ordering = ("-created_at",)
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _may_see(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_see(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(ProfileShare)
-class ProfileShareAdmin(admin.ModelAdmin[ProfileShare]):
+class ProfileShareAdmin(NationalReadOnly):
     list_display = ("created_at", "context", "status", "error_code", "matched_by", "ticket")
     list_filter = ("status", "matched_by", "error_code")
     search_fields = ("=message__request_id", "=context")
@@ -68,21 +64,6 @@ class ProfileShareAdmin(admin.ModelAdmin[ProfileShare]):
         "status", "error_code", "created_at",
     )  # fmt: skip
     ordering = ("-created_at",)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _may_see(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_see(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Checking providers in ABDM's registries: actions offered on providers' admin pages ----------
