@@ -4,10 +4,8 @@ gateway received it), a dataPushUrl receiver, and waiting for the gateway's deli
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,7 +25,7 @@ from consultations.models import Consultation, MedicineLine, Prescription
 from patients.models import Patient
 from queues.models import Ticket
 from tests.abdm_gateway.harness import HIP_ID as HIP_ID_
-from tests.abdm_gateway.harness import Bridge, Gateway, free_port
+from tests.abdm_gateway.harness import Bridge, Gateway, ThreadedServer
 from tests.consultations.prescribing import CONTENT, ORS, PARACETAMOL
 from tests.factories import DoctorFactory
 from tests.queues.conftest import make_opd
@@ -138,25 +136,16 @@ class Sent:
     status: int
 
 
-class Recorder:
+class Recorder(ThreadedServer):
     """A proxy in front of the real gateway that records every call we make through it (the
     gateway still judges each one); what the gateway answers is passed back unchanged."""
 
     def __init__(self, target: str) -> None:
+        super().__init__()
         self.target = target.rstrip("/")
-        self.port = free_port()
         self.sent: list[Sent] = []
-        self.lock = threading.Lock()
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.runner: web.AppRunner | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def _forward(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
         skipped = {"host", "content-length"}
         headers = {k: v for k, v in request.headers.items() if k.lower() not in skipped}
@@ -176,27 +165,6 @@ class Recorder:
         if kind:
             response.headers["Content-Type"] = kind
         return response
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._forward)
-        self.runner = web.AppRunner(app, access_log=None)
-        self.loop.run_until_complete(self.runner.setup())
-        self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", self.port).start())
-        self.ready.set()
-        self.loop.run_forever()
-
-    def start(self) -> Recorder:
-        self.thread.start()
-        assert self.ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self.runner is not None:
-            asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
     def calls(self, path: str) -> list[Sent]:
         with self.lock:

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -194,14 +194,12 @@ class Received:
     body: Any
 
 
-class Bridge:
-    """A HIP's bridge: an aiohttp server in a thread that records what it receives and answers
-    the statuses queued in `answers` (then 202)."""
+class ThreadedServer:
+    """An aiohttp server in a thread of the test process on a free port, answering every path
+    with ``_handle``; ``start`` returns once it listens."""
 
     def __init__(self) -> None:
         self.port = free_port()
-        self.received: list[Received] = []
-        self.answers: list[int] = []
         self.lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -213,11 +211,7 @@ class Bridge:
         return f"http://127.0.0.1:{self.port}"
 
     async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.json() if request.can_read_body else None
-        with self.lock:
-            self.received.append(Received(request.path, dict(request.headers), body))
-            status = self.answers.pop(0) if self.answers else 202
-        return web.Response(status=status)
+        raise NotImplementedError
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -230,7 +224,7 @@ class Bridge:
         self.ready.set()
         self.loop.run_forever()
 
-    def start(self) -> Bridge:
+    def start(self) -> Self:
         self.thread.start()
         assert self.ready.wait(10)
         return self
@@ -240,6 +234,23 @@ class Bridge:
             asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+
+class Bridge(ThreadedServer):
+    """A HIP's bridge: records what it receives and answers the statuses queued in `answers`
+    (then 202)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: list[Received] = []
+        self.answers: list[int] = []
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        with self.lock:
+            self.received.append(Received(request.path, dict(request.headers), body))
+            status = self.answers.pop(0) if self.answers else 202
+        return web.Response(status=status)
 
     def wait_for(self, count: int, timeout: float = 10) -> list[Received]:
         deadline = time.monotonic() + timeout
